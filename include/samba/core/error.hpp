@@ -1,0 +1,36 @@
+// samba::error — the one exception type of the library.
+//
+// Every check that can fail on user input (a shape, a size, a dtype, a state used with the wrong
+// layer) throws samba::error with a message that names the layer, the tensor and what was expected.
+#pragma once
+
+#include <cstddef>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace samba {
+
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+
+// Builds a message from streamable pieces: fail("MambaLayer: d_state must be > 0, got ", n).
+template <class... Args>
+[[noreturn]] void fail(const Args&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  throw error(os.str());
+}
+
+template <class... Args>
+void check(bool ok, const Args&... args) {
+  if (!ok) fail(args...);
+}
+
+}  // namespace detail
+}  // namespace samba

@@ -1,0 +1,88 @@
+// SwiGLU MLP (Shazeer, 2020), Samba's MLP:
+//
+//   y = W_down · (silu(W_gate · x) ⊙ (W_up · x)),   silu(a) = a · σ(a)
+//
+// W_gate, W_up: [d_ff, d_model]; W_down: [d_model, d_ff]; no biases. Weights stored as W (f32, bf16
+// or f16), compute f32.
+#pragma once
+
+#include "samba/core/backend.hpp"
+#include "samba/core/concepts.hpp"
+#include "samba/core/random.hpp"
+#include "samba/core/tensor.hpp"
+#include "samba/layers/common.hpp"
+#include "samba/layers/linear_init.hpp"
+
+namespace samba {
+
+struct SwiGLUConfig {
+  index_t d_model = 0;
+  index_t d_ff = 0;  // the intermediate size
+
+  void validate() const {
+    detail::check_positive("SwiGLU", "d_model", d_model);
+    detail::check_positive("SwiGLU", "d_ff", d_ff);
+  }
+};
+
+template <StorageType W = float>
+struct SwiGLUWeights {
+  Tensor<W> gate;  // [d_ff, d_model]
+  Tensor<W> up;    // [d_ff, d_model]
+  Tensor<W> down;  // [d_model, d_ff]
+
+  static SwiGLUWeights random(const SwiGLUConfig& c, Random& rng) {
+    return {detail::random_matrix<W>(c.d_ff, c.d_model, rng),
+            detail::random_matrix<W>(c.d_ff, c.d_model, rng),
+            detail::random_matrix<W>(c.d_model, c.d_ff, rng)};
+  }
+  template <StorageType U>
+  SwiGLUWeights<U> to() const {
+    return {gate.template to<U>(), up.template to<U>(), down.template to<U>()};
+  }
+};
+
+template <class B, StorageType W>
+struct SwiGLUKernel {
+  static_assert(detail::dependent_false<B>, "SwiGLU: no kernel for this backend (include samba/samba.hpp)");
+};
+
+template <class B = cpu, StorageType W = float>
+class SwiGLU {
+ public:
+  using backend_type = B;
+  using weight_type = W;
+  using Config = SwiGLUConfig;
+  using Weights = SwiGLUWeights<W>;
+  using State = NoState;
+
+  SwiGLU(const Config& config, Weights weights) : config_(config), weights_(std::move(weights)) {
+    config_.validate();
+    check_shape(weights_.gate, "SwiGLU", "gate", {config_.d_ff, config_.d_model});
+    check_shape(weights_.up, "SwiGLU", "up", {config_.d_ff, config_.d_model});
+    check_shape(weights_.down, "SwiGLU", "down", {config_.d_model, config_.d_ff});
+  }
+
+  // A layer with random weights (see Weights::random), for demos, tests and benchmarks.
+  static SwiGLU random(const Config& config, Random& rng) {
+    config.validate();
+    return SwiGLU(config, Weights::random(config, rng));
+  }
+
+  const Config& config() const { return config_; }
+  const Weights& weights() const { return weights_; }
+  index_t d_model() const { return config_.d_model; }
+  State make_state() const { return {}; }
+
+  void forward(State&, ConstMatrixView<float> x, MatrixView<float> y) const { forward(x, y); }
+  void forward(ConstMatrixView<float> x, MatrixView<float> y) const {
+    detail::check_activations("SwiGLU", x, d_model(), y, d_model());
+    SwiGLUKernel<B, W>::forward(*this, x, y);
+  }
+
+ private:
+  Config config_;
+  Weights weights_;
+};
+
+}  // namespace samba

@@ -1,0 +1,26 @@
+// samba: header-only C++20 library of hybrid state-space model layers (Mamba, sliding-window
+// attention, SwiGLU, RMSNorm) composed at compile time into HybridStacks. One include for all.
+#pragma once
+
+#include "samba/core/backend.hpp"
+#include "samba/core/concepts.hpp"
+#include "samba/core/dtype.hpp"
+#include "samba/core/error.hpp"
+#include "samba/core/random.hpp"
+#include "samba/core/tensor.hpp"
+
+#include "samba/layers/attention.hpp"
+#include "samba/layers/mamba.hpp"
+#include "samba/layers/rmsnorm.hpp"
+#include "samba/layers/swiglu.hpp"
+
+#include "samba/stack/hybrid_stack.hpp"
+#include "samba/stack/pre_norm.hpp"
+#include "samba/stack/presets.hpp"
+
+// The CPU backend's kernels (Eigen).
+#include "samba/cpu/attention.hpp"
+#include "samba/cpu/mamba.hpp"
+#include "samba/cpu/pre_norm.hpp"
+#include "samba/cpu/rmsnorm.hpp"
+#include "samba/cpu/swiglu.hpp"

@@ -1,0 +1,63 @@
+// PreNorm<L>: the pre-norm residual block around any layer L,
+//
+//   y = x + L(RMSNorm(x))
+//
+// It is itself a Layer (same State as L), so blocks compose like layers.
+#pragma once
+
+#include <string_view>
+#include <utility>
+
+#include "samba/core/concepts.hpp"
+#include "samba/core/random.hpp"
+#include "samba/layers/rmsnorm.hpp"
+
+namespace samba {
+
+template <class B>
+struct PreNormKernel {
+  static_assert(detail::dependent_false<B>, "PreNorm: no kernel for this backend (include samba/samba.hpp)");
+};
+
+template <Layer L>
+class PreNorm {
+ public:
+  using layer_type = L;
+  using backend_type = typename L::backend_type;
+  using State = typename L::State;
+  using Norm = RMSNorm<backend_type>;
+  struct Config {
+    typename L::Config layer;
+    float norm_eps = 1e-5f;
+  };
+
+  PreNorm(Norm norm, L layer) : norm_(std::move(norm)), layer_(std::move(layer)) {
+    detail::check(norm_.d_model() == layer_.d_model(), "PreNorm: norm has d_model ", norm_.d_model(),
+                  " but the layer has d_model ", layer_.d_model());
+  }
+
+  // Random weights, for layers that can make random weights of their own (L::random).
+  static PreNorm random(const Config& config, Random& rng)
+    requires requires(const typename L::Config& c) { L::random(c, rng); }
+  {
+    L layer = L::random(config.layer, rng);
+    const RMSNormConfig nc{layer.d_model(), config.norm_eps};
+    return PreNorm(Norm(nc, RMSNormWeights::random(nc, rng)), std::move(layer));
+  }
+
+  const Norm& norm() const { return norm_; }
+  const L& layer() const { return layer_; }
+  index_t d_model() const { return layer_.d_model(); }
+  State make_state() const { return layer_.make_state(); }
+
+  void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
+    detail::check_activations("PreNorm", x, d_model(), y, d_model());
+    PreNormKernel<backend_type>::forward(*this, state, x, y);
+  }
+
+ private:
+  Norm norm_;
+  L layer_;
+};
+
+}  // namespace samba

@@ -1,0 +1,101 @@
+// The layer patterns of the paper and of the models Samba is compared with, and a way to fill in
+// their configs from one set of model dimensions.
+//
+//   Samba         [Mamba, MLP, SWA, MLP]   the paper's hybrid (arXiv 2406.07522)
+//   MambaSWAMLP   [Mamba, SWA, MLP]        the paper's Mamba-SWA-MLP ablation
+//   MambaMLP      [Mamba, MLP]             the paper's Mamba-MLP ablation
+//   MambaOnly     [Mamba]                  Mamba-1 / Hugging Face MambaForCausalLM blocks
+//   Llama         [attention, MLP]         the Transformer baseline (full causal attention, GQA)
+//   LlamaSWA      [SWA, MLP]               Mistral-style sliding-window Transformer
+//
+// Every block is PreNorm: y = x + layer(RMSNorm(x)).
+#pragma once
+
+#include <tuple>
+#include <type_traits>
+
+#include "samba/core/backend.hpp"
+#include "samba/layers/attention.hpp"
+#include "samba/layers/mamba.hpp"
+#include "samba/layers/swiglu.hpp"
+#include "samba/stack/hybrid_stack.hpp"
+#include "samba/stack/pre_norm.hpp"
+
+namespace samba {
+
+namespace presets {
+
+template <class B = cpu, StorageType W = float>
+using Samba = HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SwiGLU<B, W>>,
+                          PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using MambaSWAMLP =
+    HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using MambaMLP = HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using MambaOnly = HybridStack<PreNorm<MambaLayer<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using Llama = HybridStack<PreNorm<CausalAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using LlamaSWA = HybridStack<PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+
+}  // namespace presets
+
+// The dimensions of a whole model, from which each block's config is derived. Fields a pattern does
+// not use are ignored (a MambaOnly stack never reads n_heads).
+struct ModelDims {
+  index_t d_model = 0;
+  index_t n_blocks = 0;  // pre-norm blocks in the stack (a Samba "layer" pair is 2 blocks)
+  float norm_eps = 1e-5f;
+  // attention
+  index_t n_heads = 0;
+  index_t n_kv_heads = 0;  // 0: n_heads
+  index_t head_dim = 0;    // 0: d_model / n_heads
+  index_t window = 2048;
+  double rope_base = 10000.0;
+  index_t rotary_dims = -1;  // -1: head_dim
+  // MLP
+  index_t d_ff = 0;
+  // Mamba
+  index_t d_state = 16;
+  index_t d_conv = 4;
+  index_t expand = 2;
+  index_t dt_rank = 0;  // 0: ceil(d_model / 16)
+};
+
+inline MambaConfig layer_config(const ModelDims& d, std::type_identity<MambaConfig>) {
+  return {d.d_model, d.d_state, d.d_conv, d.expand, d.dt_rank};
+}
+inline SwiGLUConfig layer_config(const ModelDims& d, std::type_identity<SwiGLUConfig>) {
+  return {d.d_model, d.d_ff};
+}
+inline AttentionConfig layer_config(const ModelDims& d, std::type_identity<AttentionConfig>) {
+  return {d.d_model, d.n_heads, d.n_kv_heads, d.head_dim, d.window, d.rope_base, d.rotary_dims};
+}
+
+namespace detail {
+template <class Block>
+typename Block::Config block_config(const ModelDims& d) {
+  using C = typename Block::Config;
+  if constexpr (requires { layer_config(d, std::type_identity<C>{}); }) {
+    return layer_config(d, std::type_identity<C>{});
+  } else if constexpr (requires { typename Block::layer_type; }) {  // PreNorm<L>
+    return C{block_config<typename Block::layer_type>(d), d.norm_eps};
+  } else {
+    static_assert(dependent_false<Block>,
+                  "make_config: no layer_config(const ModelDims&, std::type_identity<Config>) "
+                  "overload for this block's Config; write one next to your layer");
+  }
+}
+}  // namespace detail
+
+// The config of a stack (any pattern of library layers) from model dimensions.
+template <class Stack>
+typename Stack::Config make_config(const ModelDims& dims) {
+  return [&]<class... Blocks>(std::type_identity<std::tuple<Blocks...>>) {
+    return typename Stack::Config{dims.n_blocks, {detail::block_config<Blocks>(dims)...}};
+  }(std::type_identity<typename Stack::Pattern>{});
+}
+
+}  // namespace samba
