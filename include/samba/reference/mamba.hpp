@@ -1,0 +1,58 @@
+// Reference Mamba-1 mixer over a whole sequence from a zero state (equations in layers/mamba.hpp).
+#pragma once
+
+#include <cmath>
+
+#include "samba/layers/mamba.hpp"
+#include "samba/reference/matrix.hpp"
+
+namespace samba::reference {
+
+template <StorageType W>
+Matrix mamba(const MambaConfig& c, const MambaWeights<W>& w, const Matrix& x) {
+  const index_t T = x.rows, di = c.d_inner(), n = c.d_state, K = c.d_conv, r = c.resolved_dt_rank();
+  const Matrix xz = linear(x, w.in_proj);  // [T, 2·d_inner]: u then z
+
+  // Causal depthwise conv over u (zeros before the sequence), then SiLU.
+  Matrix u(T, di);
+  for (index_t t = 0; t < T; ++t)
+    for (index_t ch = 0; ch < di; ++ch) {
+      double acc = at(w.conv_bias, ch);
+      for (index_t k = 0; k < K; ++k) {
+        const index_t s = t - (K - 1) + k;
+        if (s >= 0) acc += at(w.conv_weight, ch, k) * xz(s, ch);
+      }
+      u(t, ch) = silu(acc);
+    }
+
+  const Matrix xdbl = linear(u, w.x_proj);  // [T, dt_rank + 2·d_state]: δ, B, C
+  Matrix delta_low(T, r);
+  for (index_t t = 0; t < T; ++t)
+    for (index_t i = 0; i < r; ++i) delta_low(t, i) = xdbl(t, i);
+  Matrix delta = linear(delta_low, w.dt_proj);
+  for (index_t t = 0; t < T; ++t)
+    for (index_t ch = 0; ch < di; ++ch) delta(t, ch) = softplus(delta(t, ch) + at(w.dt_bias, ch));
+
+  Matrix y(T, di);
+  std::vector<double> h(static_cast<std::size_t>(di * n), 0.0);
+  for (index_t t = 0; t < T; ++t)
+    for (index_t ch = 0; ch < di; ++ch) {
+      double acc = 0.0;
+      for (index_t s = 0; s < n; ++s) {
+        const double A = -std::exp(at(w.A_log, ch, s));
+        const double B = xdbl(t, r + s), C = xdbl(t, r + n + s);
+        double& hs = h[static_cast<std::size_t>(ch * n + s)];
+        hs = std::exp(delta(t, ch) * A) * hs + delta(t, ch) * B * u(t, ch);
+        acc += C * hs;
+      }
+      y(t, ch) = (acc + at(w.D, ch) * u(t, ch)) * silu(xz(t, di + ch));
+    }
+  return linear(y, w.out_proj);
+}
+
+template <class B, StorageType W>
+Matrix forward(const MambaLayer<B, W>& layer, const Matrix& x) {
+  return mamba(layer.config(), layer.weights(), x);
+}
+
+}  // namespace samba::reference

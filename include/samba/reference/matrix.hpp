@@ -1,0 +1,63 @@
+// The plain-loop reference implementations (reference/*.hpp) define the math of every layer. They
+// run in double precision on whole sequences from position 0, with no tiling, no caches and no
+// cleverness, so that each can be checked against the paper's equations by eye. The fast paths are
+// tested against them.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "samba/core/dtype.hpp"
+#include "samba/core/tensor.hpp"
+
+namespace samba::reference {
+
+// A dense row-major [rows, cols] matrix of doubles.
+struct Matrix {
+  index_t rows = 0, cols = 0;
+  std::vector<double> data;
+
+  Matrix() = default;
+  Matrix(index_t r, index_t c) : rows(r), cols(c), data(static_cast<std::size_t>(r * c), 0.0) {}
+  double& operator()(index_t r, index_t c) { return data[static_cast<std::size_t>(r * cols + c)]; }
+  double operator()(index_t r, index_t c) const { return data[static_cast<std::size_t>(r * cols + c)]; }
+
+  static Matrix from(ConstMatrixView<float> v) {
+    Matrix m(v.rows(), v.cols());
+    for (index_t r = 0; r < v.rows(); ++r)
+      for (index_t c = 0; c < v.cols(); ++c) m(r, c) = v(r, c);
+    return m;
+  }
+};
+
+// Element (r, c) of a stored weight tensor, widened to double.
+template <StorageType W>
+double at(const Tensor<W>& t, index_t r, index_t c) {
+  return static_cast<double>(to_float(t.data()[r * t.shape()[1] + c]));
+}
+template <StorageType W>
+double at(const Tensor<W>& t, index_t i) {
+  return static_cast<double>(to_float(t.data()[i]));
+}
+
+// y = x · Wᵀ for W [out, in].
+template <StorageType W>
+Matrix linear(const Matrix& x, const Tensor<W>& w) {
+  const index_t out = w.shape()[0], in = w.shape()[1];
+  Matrix y(x.rows, out);
+  for (index_t t = 0; t < x.rows; ++t)
+    for (index_t o = 0; o < out; ++o) {
+      double acc = 0.0;
+      for (index_t i = 0; i < in; ++i) acc += x(t, i) * at(w, o, i);
+      y(t, o) = acc;
+    }
+  return y;
+}
+
+inline double sigmoid(double a) { return 1.0 / (1.0 + std::exp(-a)); }
+inline double silu(double a) { return a * sigmoid(a); }
+inline double softplus(double a) { return a > 20.0 ? a : std::log1p(std::exp(a)); }
+
+}  // namespace samba::reference

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite (warnings as errors), as CI does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh cmake make g++ libeigen3-dev catch2
+cmake --workflow --preset ci

@@ -1,0 +1,68 @@
+// Helpers shared by the tests: random activations and error measures against the references.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <samba/samba.hpp>
+#include <samba/reference/stack.hpp>
+
+namespace samba::test {
+
+// A [rows, cols] activation matrix of N(0, scale²) values.
+inline HostBuffer<float> random_activations(index_t rows, index_t cols, std::uint64_t seed,
+                                            float scale = 1.0f) {
+  HostBuffer<float> b(rows * cols);
+  Random rng(seed);
+  for (auto& v : b) v = scale * rng.normal();
+  return b;
+}
+
+// Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE).
+inline double rel_error(ConstMatrixView<float> got, const reference::Matrix& want) {
+  REQUIRE(got.rows() == want.rows);
+  REQUIRE(got.cols() == want.cols);
+  double num = 0.0, den = 0.0;
+  for (index_t r = 0; r < want.rows; ++r)
+    for (index_t c = 0; c < want.cols; ++c) {
+      const double d = static_cast<double>(got(r, c)) - want(r, c);
+      num += d * d;
+      den += want(r, c) * want(r, c);
+    }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+inline double rel_error(ConstMatrixView<float> got, ConstMatrixView<float> want) {
+  return rel_error(got, reference::Matrix::from(want));
+}
+
+// Largest |got − want| over all elements.
+inline double max_abs_diff(ConstMatrixView<float> got, ConstMatrixView<float> want) {
+  REQUIRE(got.rows() == want.rows());
+  REQUIRE(got.cols() == want.cols());
+  double m = 0.0;
+  for (index_t r = 0; r < got.rows(); ++r)
+    for (index_t c = 0; c < got.cols(); ++c)
+      m = std::max(m, std::abs(static_cast<double>(got(r, c)) - static_cast<double>(want(r, c))));
+  return m;
+}
+
+// Runs `layer` over x [T, d] split into chunks of the given sizes (cycled), from a fresh state.
+template <class L>
+HostBuffer<float> run_chunked(const L& layer, ConstMatrixView<float> x, const std::vector<index_t>& chunks) {
+  const index_t T = x.rows(), d = x.cols();
+  HostBuffer<float> y(T * d);
+  auto state = layer.make_state();
+  index_t t = 0;
+  for (std::size_t i = 0; t < T; ++i) {
+    const index_t n = std::min(chunks[i % chunks.size()], T - t);
+    layer.forward(state, x.slice(t, n), y.view<2>({T, d}).slice(t, n));
+    t += n;
+  }
+  return y;
+}
+
+}  // namespace samba::test
