@@ -1,0 +1,120 @@
+#include "support.hpp"
+
+using namespace samba;
+
+namespace {
+ModelDims tiny_dims(index_t n_blocks) {
+  ModelDims d;
+  d.d_model = 16;
+  d.n_blocks = n_blocks;
+  d.n_heads = 4;
+  d.n_kv_heads = 2;
+  d.window = 6;
+  d.d_ff = 24;
+  d.d_state = 4;
+  d.dt_rank = 2;
+  return d;
+}
+
+template <class Stack>
+void check_against_reference(index_t n_blocks, index_t T) {
+  const auto stack = Stack::random(make_config<Stack>(tiny_dims(n_blocks)), 99);
+  HostBuffer<float> x = test::random_activations(T, 16, 5);
+  const auto xv = x.view<2>({T, 16});
+  const HostBuffer<float> whole = test::run_chunked(stack, xv, {T});
+  const HostBuffer<float> tokens = test::run_chunked(stack, xv, {1});
+  const HostBuffer<float> mixed = test::run_chunked(stack, xv, {5, 1, 0, 9});
+  const auto want = reference::forward(stack, reference::Matrix::from(xv));
+  CHECK(test::rel_error(whole.view<2>({T, 16}), want) <= 5e-5);
+  CHECK(test::rel_error(tokens.view<2>({T, 16}), whole.view<2>({T, 16})) <= 2e-5);
+  CHECK(test::rel_error(mixed.view<2>({T, 16}), whole.view<2>({T, 16})) <= 2e-5);
+}
+}  // namespace
+
+TEST_CASE("every preset matches the reference; chunked == whole == token-by-token", "[stack]") {
+  // 40 tokens: several times the window of 6.
+  SECTION("Samba") { check_against_reference<presets::Samba<>>(8, 40); }
+  SECTION("Samba, pattern cut mid-way") { check_against_reference<presets::Samba<>>(6, 40); }
+  SECTION("MambaSWAMLP") { check_against_reference<presets::MambaSWAMLP<>>(6, 40); }
+  SECTION("MambaMLP") { check_against_reference<presets::MambaMLP<>>(4, 40); }
+  SECTION("MambaOnly") { check_against_reference<presets::MambaOnly<>>(3, 40); }
+  SECTION("Llama") { check_against_reference<presets::Llama<>>(4, 40); }
+  SECTION("LlamaSWA") { check_against_reference<presets::LlamaSWA<>>(4, 40); }
+  SECTION("Samba, bf16 weights") { check_against_reference<presets::Samba<cpu, bf16>>(4, 40); }
+}
+
+TEST_CASE("HybridStack lays blocks out cyclically to a runtime depth", "[stack]") {
+  using S = presets::Samba<>;
+  STATIC_REQUIRE(S::pattern_size == 4);
+  CHECK(S::slot_count(6, 0) == 2);  // blocks 0, 4
+  CHECK(S::slot_count(6, 1) == 2);  // blocks 1, 5
+  CHECK(S::slot_count(6, 2) == 1);  // block 2
+  CHECK(S::slot_count(6, 3) == 1);  // block 3
+  CHECK(S::slot_count(1, 3) == 0);
+  const auto stack = S::random(make_config<S>(tiny_dims(6)), 1);
+  CHECK(stack.n_blocks() == 6);
+  CHECK(stack.d_model() == 16);
+  std::vector<index_t> order;
+  stack.for_each_block([&](const auto&, index_t b) { order.push_back(b); });
+  CHECK(order == std::vector<index_t>{0, 1, 2, 3, 4, 5});
+  CHECK(stack.block<2>(0).layer().window() == 6);
+}
+
+TEST_CASE("HybridStack state: per-block states, position, constant size for Samba",
+          "[stack]") {
+  using S = presets::Samba<>;
+  using L = presets::Llama<>;
+  const auto samba = S::random(make_config<S>(tiny_dims(4)), 2);
+  const auto llama = L::random(make_config<L>(tiny_dims(4)), 2);
+  auto ss = samba.make_state();
+  auto ls = llama.make_state();
+  auto x = test::random_activations(8, 16, 1);
+  HostBuffer<float> y(8 * 16);
+  std::vector<std::size_t> samba_bytes, llama_bytes;
+  for (int i = 0; i < 12; ++i) {
+    samba.forward(ss, x.view<2>({8, 16}), y.view<2>({8, 16}));
+    llama.forward(ls, x.view<2>({8, 16}), y.view<2>({8, 16}));
+    samba_bytes.push_back(ss.bytes());
+    llama_bytes.push_back(ls.bytes());
+  }
+  CHECK(ss.position == 96);
+  // Once the window is full, Samba's state stops growing; Llama's KV cache keeps growing.
+  CHECK(samba_bytes.back() == samba_bytes[1]);
+  CHECK(llama_bytes.back() > 4 * llama_bytes[1]);
+}
+
+TEST_CASE("HybridStack rejects mismatched blocks and states", "[stack]") {
+  using S = presets::MambaMLP<>;
+  auto cfg = make_config<S>(tiny_dims(4));
+  const auto stack = S::random(cfg, 3);
+  const auto deeper = S::random(make_config<S>(tiny_dims(5)), 3);
+  auto wrong_depth = deeper.make_state();
+  HostBuffer<float> x(16), y(16);
+  CHECK_THROWS_WITH(stack.forward(wrong_depth, x.view<2>({1, 16}), y.view<2>({1, 16})),
+                    Catch::Contains("state made for a stack of another depth"));
+  cfg.n_blocks = 0;
+  CHECK_THROWS_WITH(S::random(cfg, 3), "HybridStack: n_blocks must be > 0, got 0");
+
+  // Blocks of different widths.
+  Random rng(1);
+  using Block = PreNorm<SwiGLU<>>;
+  CHECK_THROWS_WITH(HybridStack<Block>::build(2,
+                                              [&](std::type_identity<Block>, index_t b) {
+                                                return Block::random({{b == 0 ? 8 : 9, 4}}, rng);
+                                              }),
+                    "HybridStack: block 1 has d_model 9, block 0 has 8");
+  // The user's own layer building order.
+  std::vector<index_t> built;
+  const auto s2 = HybridStack<Block, PreNorm<MambaLayer<>>>::build(3, [&]<class T>(std::type_identity<T>, index_t b) {
+    built.push_back(b);
+    if constexpr (std::is_same_v<T, Block>) {
+      return Block::random({{8, 4}}, rng);
+    } else {
+      MambaConfig mc;
+      mc.d_model = 8;
+      return T::random({mc}, rng);
+    }
+  });
+  CHECK(built == std::vector<index_t>{0, 1, 2});
+  CHECK(s2.n_blocks() == 3);
+}
