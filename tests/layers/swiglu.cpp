@@ -43,6 +43,18 @@ TEST_CASE("SwiGLU with bf16 and f16 weights computes exactly the reference of th
   CHECK(eb > 1e-5);  // the narrow weights really were used
 }
 
+TEST_CASE("SwiGLU with narrow weights on tiny shapes (fewer rows than a conversion panel)",
+          "[layers][swiglu][bf16]") {
+  const index_t d = GENERATE(1, 4, 7), d_ff = GENERATE(2, 9), T = 3;
+  Random rng(static_cast<std::uint64_t>(d * 10 + d_ff));
+  const SwiGLUConfig c{d, d_ff};
+  const auto layer = SwiGLU<cpu, bf16>::random(c, rng);
+  auto x = test::random_activations(T, d, 2);
+  HostBuffer<float> y(T * d);
+  layer.forward(x.view<2>({T, d}), y.view<2>({T, d}));
+  CHECK(test::rel_error(y.view<2>({T, d}), reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <= 1e-5);
+}
+
 TEST_CASE("SwiGLU rejects mismatched weights", "[layers][swiglu]") {
   Random rng(1);
   auto w = SwiGLUWeights<float>::random({8, 16}, rng);

@@ -25,7 +25,7 @@ void linear(ConstMatrixView<float> x, const Tensor<W>& w, MatrixView<float> y) {
     Y.noalias() = X * Wm.transpose();
   } else {
     constexpr index_t panel_bytes = 256 * 1024;
-    const index_t panel = std::clamp<index_t>(panel_bytes / (in * 4), 8, out);
+    const index_t panel = std::min(std::max<index_t>(panel_bytes / (in * 4), 8), out);
     RowMatrix Wp(panel, in);
     for (index_t r0 = 0; r0 < out; r0 += panel) {
       const index_t rows = std::min(panel, out - r0);

@@ -46,7 +46,7 @@ struct MambaKernel<cpu, W> {
       for (index_t ch = 0; ch < di; ++ch)
         delta[t * di + ch] = cpu_detail::softplus(delta[t * di + ch] + dt_bias[ch]);
 
-    // Selective scan, gated by silu(z); the gated output overwrites u' row by row.
+    // Selective scan, gated by silu(z).
     HostBuffer<float> gated(T * di);
     selective_scan(layer, state, uc.data(), delta.data(), xdbl.data() + r, xw, z, gated.data());
 
