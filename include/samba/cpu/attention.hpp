@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <vector>
 
 #include "samba/core/backend.hpp"
+#include "samba/cpu/batch.hpp"
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/linear.hpp"
 #include "samba/layers/attention.hpp"
@@ -56,21 +58,36 @@ struct AttentionKernel<cpu, W, Kind> {
   using State = typename Layer::State;
   static constexpr index_t query_tile = 64;
 
-  static void forward(const Layer& layer, State& state, ConstMatrixView<float> x, MatrixView<float> y) {
+  static void forward(const Layer& layer, std::span<State* const> states,
+                      std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
     const index_t T = x.rows();
     if (T == 0) return;
     const auto& c = layer.config();
     const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
-    const index_t qd = c.q_dim(), kvd = c.kv_dim(), window = layer.window();
-    const index_t p0 = state.position;
+    const index_t qd = c.q_dim(), kvd = c.kv_dim(), rd = c.resolved_rotary_dims();
 
-    HostBuffer<float> q(T * qd), k(T * kvd), v(T * kvd);
+    HostBuffer<float> q(T * qd), k(T * kvd), v(T * kvd), attn(T * qd);
     cpu_detail::linear(x, layer.weights().wq, q.view<2>({T, qd}));
     cpu_detail::linear(x, layer.weights().wk, k.view<2>({T, kvd}));
     cpu_detail::linear(x, layer.weights().wv, v.view<2>({T, kvd}));
-    const index_t rd = c.resolved_rotary_dims();
-    cpu_detail::apply_rope(q.view<2>({T, qd}), nh, hd, rd, c.rope_base, p0);
-    cpu_detail::apply_rope(k.view<2>({T, kvd}), nkv, hd, rd, c.rope_base, p0);
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      cpu_detail::apply_rope(q.view<2>({T, qd}).slice(r0, len), nh, hd, rd, c.rope_base, st.position);
+      cpu_detail::apply_rope(k.view<2>({T, kvd}).slice(r0, len), nkv, hd, rd, c.rope_base, st.position);
+      attend(layer, st, q.data() + r0 * qd, k.data() + r0 * kvd, v.data() + r0 * kvd, len,
+             attn.data() + r0 * qd);
+    });
+    cpu_detail::linear(ConstMatrixView<float>(attn.data(), {T, qd}), layer.weights().wo, y);
+  }
+
+  // One sequence's chunk of T tokens (rows of q [T, q_dim], k and v [T, kv_dim], RoPE applied):
+  // out [T, q_dim] = the attention of each query over the keys its window sees; then the chunk's
+  // keys and values join the cache.
+  static void attend(const Layer& layer, State& state, const float* q, const float* k, const float* v,
+                     index_t T, float* out) {
+    const auto& c = layer.config();
+    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
+    const index_t qd = c.q_dim(), kvd = c.kv_dim(), window = layer.window();
+    const index_t p0 = state.position;
 
     // Keys visible to this chunk: absolute positions [k0, p0 + T).
     const index_t k0 = p0 - std::min(p0, window - 1);
@@ -81,11 +98,10 @@ struct AttentionKernel<cpu, W, Kind> {
       std::copy_n(state.k.data() + slot * kvd, kvd, keys.data() + j * kvd);
       std::copy_n(state.v.data() + slot * kvd, kvd, values.data() + j * kvd);
     }
-    std::copy_n(k.data(), T * kvd, keys.data() + n_past * kvd);
-    std::copy_n(v.data(), T * kvd, values.data() + n_past * kvd);
-    append_to_cache(state, k.data(), v.data(), T);
+    std::copy_n(k, T * kvd, keys.data() + n_past * kvd);
+    std::copy_n(v, T * kvd, values.data() + n_past * kvd);
+    append_to_cache(state, k, v, T);
 
-    HostBuffer<float> attn(T * qd);
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
     const index_t group = nh / nkv;
     cpu_detail::RowMatrix scores;
@@ -97,10 +113,10 @@ struct AttentionKernel<cpu, W, Kind> {
       const index_t j1 = n_past + i1;
       for (index_t h = 0; h < nh; ++h) {
         const index_t g = h / group;
-        cpu_detail::ConstMatrixMap Q(q.data() + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
+        cpu_detail::ConstMatrixMap Q(q + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
         cpu_detail::ConstMatrixMap K(keys.data() + j0 * kvd + g * hd, j1 - j0, hd, Eigen::OuterStride<>(kvd));
         cpu_detail::ConstMatrixMap V(values.data() + j0 * kvd + g * hd, j1 - j0, hd, Eigen::OuterStride<>(kvd));
-        cpu_detail::MatrixMap O(attn.data() + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
+        cpu_detail::MatrixMap O(out + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
         scores.noalias() = (Q * K.transpose()) * scale;
         for (index_t i = i0; i < i1; ++i) {
           // Query i (key index n_past + i) sees key indices [n_past + i − W + 1, n_past + i].
@@ -121,7 +137,6 @@ struct AttentionKernel<cpu, W, Kind> {
         O.noalias() = scores * V;
       }
     }
-    cpu_detail::linear(ConstMatrixView<float>(attn.data(), {T, qd}), layer.weights().wo, y);
   }
 
   // Stores the chunk's keys and values at rows (p0 + t) % capacity, growing the cache (doubling, up

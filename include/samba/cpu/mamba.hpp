@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
 
 #include "samba/core/backend.hpp"
+#include "samba/cpu/batch.hpp"
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/math.hpp"
 #include "samba/layers/mamba.hpp"
@@ -17,7 +19,8 @@ struct MambaKernel<cpu, W> {
   using Layer = MambaLayer<cpu, W>;
   using State = typename Layer::State;
 
-  static void forward(const Layer& layer, State& state, ConstMatrixView<float> x, MatrixView<float> y) {
+  static void forward(const Layer& layer, std::span<State* const> states,
+                      std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
     const index_t T = x.rows();
     if (T == 0) return;
     const auto& c = layer.config();
@@ -31,9 +34,11 @@ struct MambaKernel<cpu, W> {
     const ConstMatrixView<float> u(xz.data(), {T, di}, {2 * di, 1});
     const ConstMatrixView<float> z(xz.data() + di, {T, di}, {2 * di, 1});
 
-    // u' = silu(causal_conv(u)), continuing from the state's last inputs.
+    // u' = silu(causal_conv(u)), each sequence continuing from its state's last inputs.
     HostBuffer<float> uc(T * di);
-    causal_conv_silu(layer, state, u, uc.view<2>({T, di}));
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      causal_conv_silu(layer, st, u.slice(r0, len), uc.view<2>({T, di}).slice(r0, len));
+    });
 
     // (δ, B, C) = x_proj · u';  Δ = softplus(dt_proj · δ + dt_bias)
     const index_t xw = r + 2 * n;
@@ -46,9 +51,12 @@ struct MambaKernel<cpu, W> {
       for (index_t ch = 0; ch < di; ++ch)
         delta[t * di + ch] = cpu_detail::softplus(delta[t * di + ch] + dt_bias[ch]);
 
-    // Selective scan, gated by silu(z).
+    // Selective scan per sequence, gated by silu(z).
     HostBuffer<float> gated(T * di);
-    selective_scan(layer, state, uc.data(), delta.data(), xdbl.data() + r, xw, z, gated.data());
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      selective_scan(layer, st, uc.data() + r0 * di, delta.data() + r0 * di,
+                     xdbl.data() + r0 * xw + r, xw, z.slice(r0, len), gated.data() + r0 * di);
+    });
 
     cpu_detail::linear(ConstMatrixView<float>(gated.data(), {T, di}), w.out_proj, y);
   }

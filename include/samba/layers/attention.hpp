@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string_view>
 
 #include "samba/core/backend.hpp"
@@ -151,10 +152,21 @@ class Attention {
     return s;
   }
 
+  // One chunk of one sequence.
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
+    State* states[] = {&state};
+    const index_t lengths[] = {x.rows()};
+    forward_batch(states, lengths, x, y);
+  }
+
+  // A ragged batch: sequence s owns the next lengths[s] rows of x and y, each sequence at its own
+  // position with its own cache. Projections run over all rows at once; attention per sequence.
+  void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                     ConstMatrixView<float> x, MatrixView<float> y) const {
     detail::check_activations(name, x, d_model(), y, d_model());
-    check_state(state);
-    AttentionKernel<B, W, Kind>::forward(*this, state, x, y);
+    detail::check_batch(name, states, lengths, x.rows());
+    for (State* s : states) check_state(*s);
+    AttentionKernel<B, W, Kind>::forward(*this, states, lengths, x, y);
   }
 
   void check_state(const State& s) const {

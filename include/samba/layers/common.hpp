@@ -1,6 +1,7 @@
 // Checks shared by every layer's forward(): the activation contract of the Layer concept.
 #pragma once
 
+#include <span>
 #include <string_view>
 
 #include "samba/core/error.hpp"
@@ -25,6 +26,25 @@ inline void check_activations(std::string_view layer, ConstMatrixView<float> x, 
     const float* ye = y.row(y.rows() - 1) + d_out;
     check(xe <= yb || ye <= xb, layer, ": input and output must not overlap");
   }
+}
+
+// A ragged batch: sequence s owns the next lengths[s] rows of x and y, in order, and carries its own
+// state. Checks that the pieces fit together and that no state appears twice.
+template <class State>
+void check_batch(std::string_view layer, std::span<State* const> states,
+                 std::span<const index_t> lengths, index_t rows) {
+  check(states.size() == lengths.size(), layer, ": a batch of ", states.size(), " states but ",
+        lengths.size(), " sequence lengths");
+  index_t total = 0;
+  for (std::size_t s = 0; s < states.size(); ++s) {
+    check(states[s] != nullptr, layer, ": the state of sequence ", s, " is null");
+    check(lengths[s] >= 0, layer, ": sequence ", s, " has negative length ", lengths[s]);
+    total += lengths[s];
+    for (std::size_t r = 0; r < s; ++r)
+      check(states[r] != states[s], layer, ": sequences ", r, " and ", s, " of a batch share one state");
+  }
+  check(total == rows, layer, ": the sequence lengths add up to ", total, " tokens but the input has ",
+        rows);
 }
 
 inline void check_positive(std::string_view layer, std::string_view what, index_t value) {

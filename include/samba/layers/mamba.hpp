@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "samba/core/backend.hpp"
@@ -154,10 +155,21 @@ class MambaLayer {
                  typename B::template buffer<float>(di * config_.d_state)};
   }
 
+  // One chunk of one sequence.
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
+    State* states[] = {&state};
+    const index_t lengths[] = {x.rows()};
+    forward_batch(states, lengths, x, y);
+  }
+
+  // A ragged batch: sequence s owns the next lengths[s] rows of x and y (e.g. one token each for
+  // batched decode). Projections run over all rows at once; conv and scan per sequence.
+  void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                     ConstMatrixView<float> x, MatrixView<float> y) const {
     detail::check_activations("MambaLayer", x, d_model(), y, d_model());
-    check_state(state);
-    MambaKernel<B, W>::forward(*this, state, x, y);
+    detail::check_batch("MambaLayer", states, lengths, x.rows());
+    for (State* s : states) check_state(*s);
+    MambaKernel<B, W>::forward(*this, states, lengths, x, y);
   }
 
   void check_state(const State& s) const {

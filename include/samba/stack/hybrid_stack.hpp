@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -21,30 +22,41 @@
 #include "samba/core/concepts.hpp"
 #include "samba/core/random.hpp"
 #include "samba/layers/common.hpp"
+#include "samba/stack/batch.hpp"
 
 namespace samba {
 namespace detail {
 
+// The checks of a layer pattern, made when HybridStack<Blocks...> is instantiated, so that a bad
+// pattern fails with a sentence rather than with template errors from deep inside the stack.
+
 // Instantiated once per block type, so a failure names the offending type.
 template <class L>
-constexpr bool check_block() {
+struct check_block {
   static_assert(Layer<L>,
                 "HybridStack: this block type does not model samba::Layer. A layer needs the member "
                 "types Config, State (copyable, with bytes()) and backend_type, and the const members "
                 "d_model(), make_state() and forward(State&, ConstMatrixView<float>, "
                 "MatrixView<float>). See docs/custom_layers.md.");
-  return Layer<L>;
-}
+};
 
 template <class... Blocks>
 struct check_blocks {
   static_assert(sizeof...(Blocks) > 0, "HybridStack: the layer pattern needs at least one block type");
-  static constexpr bool all_layers = (check_block<Blocks>() && ...);
+  // sizeof needs the complete type, so this instantiates check_block<L> (and its static_assert) for
+  // every block type; a static data member's initializer would not be instantiated until used.
+  static_assert(((sizeof(check_block<Blocks>) > 0) && ...));
 };
 
+// The backend of the first block, or void for an empty pattern (already rejected by check_blocks;
+// void keeps that static_assert the only error).
+template <class... Blocks>
+struct first_backend {
+  using type = void;
+};
 template <class First, class... Rest>
-struct first_type {
-  using type = First;
+struct first_backend<First, Rest...> {
+  using type = typename First::backend_type;
 };
 
 }  // namespace detail
@@ -52,7 +64,7 @@ struct first_type {
 template <class... Blocks>
 class HybridStack : detail::check_blocks<Blocks...> {
  public:
-  using backend_type = typename detail::first_type<Blocks...>::type::backend_type;
+  using backend_type = typename detail::first_backend<Blocks...>::type;
   static_assert((std::is_same_v<typename Blocks::backend_type, backend_type> && ...),
                 "HybridStack: all blocks of a stack must use the same backend");
 
@@ -152,8 +164,19 @@ class HybridStack : detail::check_blocks<Blocks...> {
 
   // Runs a chunk of T ≥ 0 tokens of one sequence: x [T, d_model] → y [T, d_model].
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
+    State* states[] = {&state};
+    const index_t lengths[] = {x.rows()};
+    forward_batch(states, lengths, x, y);
+  }
+
+  // Runs a ragged batch: sequence s owns the next lengths[s] rows of x and y and its own state
+  // (batched decode: one row per sequence). Sequences may be at different positions, and may join
+  // or leave the batch between calls.
+  void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                     ConstMatrixView<float> x, MatrixView<float> y) const {
     detail::check_activations("HybridStack", x, d_model_, y, d_model_);
-    check_state(state);
+    detail::check_batch("HybridStack", states, lengths, x.rows());
+    for (const State* s : states) check_state(*s);
     const index_t T = x.rows();
     using Buffer = typename backend_type::template buffer<float>;
     Buffer ping(n_blocks_ > 1 ? T * d_model_ : 0), pong(n_blocks_ > 2 ? T * d_model_ : 0);
@@ -164,12 +187,16 @@ class HybridStack : detail::check_blocks<Blocks...> {
         if (b >= n_blocks_) return;
         const MatrixView<float> out =
             b == n_blocks_ - 1 ? y : (b % 2 == 0 ? ping : pong).template view<2>({T, d_model_});
-        std::get<S>(blocks_)[static_cast<std::size_t>(rep)].forward(
-            std::get<S>(state.blocks)[static_cast<std::size_t>(rep)], in, out);
+        using BlockState = std::tuple_element_t<S, std::tuple<typename Blocks::State...>>;
+        std::vector<BlockState*> block_states(states.size());
+        for (std::size_t i = 0; i < states.size(); ++i)
+          block_states[i] = &std::get<S>(states[i]->blocks)[static_cast<std::size_t>(rep)];
+        samba::forward_batch(std::get<S>(blocks_)[static_cast<std::size_t>(rep)],
+                             std::span<BlockState* const>(block_states), lengths, in, out);
         in = out;
       });
     }
-    state.position += T;
+    for (std::size_t i = 0; i < states.size(); ++i) states[i]->position += lengths[i];
   }
 
   void check_state(const State& s) const {

@@ -5,12 +5,14 @@
 // It is itself a Layer (same State as L), so blocks compose like layers.
 #pragma once
 
+#include <span>
 #include <string_view>
 #include <utility>
 
 #include "samba/core/concepts.hpp"
 #include "samba/core/random.hpp"
 #include "samba/layers/rmsnorm.hpp"
+#include "samba/stack/batch.hpp"
 
 namespace samba {
 
@@ -51,8 +53,17 @@ class PreNorm {
   State make_state() const { return layer_.make_state(); }
 
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
+    State* states[] = {&state};
+    const index_t lengths[] = {x.rows()};
+    forward_batch(states, lengths, x, y);
+  }
+
+  // A ragged batch (see stack/batch.hpp): the norm and the residual run over all rows at once.
+  void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                     ConstMatrixView<float> x, MatrixView<float> y) const {
     detail::check_activations("PreNorm", x, d_model(), y, d_model());
-    PreNormKernel<backend_type>::forward(*this, state, x, y);
+    detail::check_batch("PreNorm", states, lengths, x.rows());
+    PreNormKernel<backend_type>::forward(*this, states, lengths, x, y);
   }
 
  private:

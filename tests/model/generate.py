@@ -1,0 +1,718 @@
+#!/usr/bin/python3
+"""Tiny random-weight checkpoints of four model families, with reference logits.
+
+What: for each case below this script draws random weights from a fixed torch.manual_seed,
+stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
+names, config.json keys), and computes the logits of every prompt position with an independent
+float64 implementation of the published model definitions:
+
+    "mamba"    Hugging Face MambaForCausalLM (modeling_mamba.py, slow path)
+    "llama"    Hugging Face LlamaForCausalLM (modeling_llama.py)
+    "mistral"  Hugging Face MistralForCausalLM (modeling_mistral.py), sliding window W:
+               query i sees keys max(0, i − W + 1) … i (W keys, itself included)
+    "samba"    the lit-gpt layout of the official Samba training code (microsoft/Samba,
+               lit_gpt/model.py): blocks i % mb_per_layer == 0 are Mamba, the others
+               sliding-window attention; every block is followed by a SwiGLU MLP
+
+The C++ tests load each checkpoint with samba's model loader, run the prompt and compare with
+the reference logits. Nothing here calls or ports samba's C++ code.
+
+How to run (from the repository root; needs torch and numpy, which /usr/bin/python3 has):
+
+    /usr/bin/python3 tests/model/generate.py
+
+The output is deterministic: re-running rewrites byte-identical files (weights come from
+torch's CPU generator in float32; the float64 math runs on one thread).
+
+Precision. Weights are drawn in float32 and then stored as the case's dtype (bf16 and f16 rounded
+to nearest even by torch). The references are computed in float64 from the weights AS STORED
+(each bf16/f16/f32 value converted exactly to float64), so they are exact for every dtype up to
+float64 rounding; only the final logits are rounded to float32.
+
+File layout, one directory per case, tests/model/data/<case>/:
+
+    config.json                  the family's config (see below); all dims are baked in here
+    model.safetensors            one file, or for the *_sharded cases:
+    model-0000k-of-0000n.safetensors + model.safetensors.index.json
+                                 HF sharded layout; the index is
+                                 {"metadata": {"total_size": <bytes of tensor data>},
+                                  "weight_map": {<tensor name>: <shard file name>}}
+    prompt.txt                   the prompt's token ids, comma-separated on one line (then "\\n")
+    logits.f32                   reference logits, little-endian float32, row-major [T, V]:
+                                 one row per prompt position; V = vocab_size, or
+                                 padded_vocab_size for samba
+
+safetensors: 8-byte little-endian u64 header length N, then N bytes of JSON
+{"__metadata__": {"format": "pt"}, <name>: {"dtype": "F32"|"BF16"|"F16", "shape": [...],
+"data_offsets": [begin, end]}, ...} padded with spaces to a multiple of 8, then the raw
+little-endian tensor data (offsets relative to the end of the header). Every tensor of a case
+has the case's dtype. Tensor names and shapes (d = hidden size; "absent when tied" means that
+lm_head.weight is not stored when tie_word_embeddings is true and the head is the embedding):
+
+  mamba    backbone.embeddings.weight [vocab, d]; per layer i, backbone.layers.{i}.:
+           norm.weight [d], mixer.in_proj.weight [2·d_inner, d],
+           mixer.conv1d.weight [d_inner, 1, conv_kernel], mixer.conv1d.bias [d_inner],
+           mixer.x_proj.weight [dt_rank + 2·state_size, d_inner], mixer.dt_proj.weight
+           [d_inner, dt_rank], mixer.dt_proj.bias [d_inner], mixer.A_log [d_inner, state_size],
+           mixer.D [d_inner], mixer.out_proj.weight [d, d_inner];
+           backbone.norm_f.weight [d]; lm_head.weight [vocab, d] (absent when tied).
+           d_inner = expand·d; dt_rank = time_step_rank, "auto" = ceil(d / 16).
+           Block: x + mixer(RMSNorm(x)); then norm_f; logits = lm_head(h).
+  llama,   model.embed_tokens.weight [vocab, d]; per layer, model.layers.{i}.:
+  mistral  input_layernorm.weight, self_attn.{q,k,v,o}_proj.weight, post_attention_layernorm.weight,
+           mlp.{gate,up,down}_proj.weight; model.norm.weight; lm_head.weight (absent when tied).
+           head_dim = config head_dim, or hidden_size / num_attention_heads when absent.
+  samba    transformer.wte.weight [padded_vocab_size, d] (lit-gpt's nn.Embedding is
+           padded_vocab_size rows); per block i, transformer.h.{i}.: norm_1.weight,
+           attn.* (Mamba blocks: HF mixer names in_proj.weight, conv1d.weight, conv1d.bias,
+           x_proj.weight, dt_proj.weight, dt_proj.bias, A_log, D, out_proj.weight, with
+           dt_rank = ceil(n_embd / 16); attention blocks: attn.weight
+           [(n_head + 2·n_query_groups)·head_size, d] = fused QKV in lit-gpt's grouped layout,
+           for each group g: its n_head/n_query_groups query heads, then its key head, then its
+           value head, head_size rows each; proj.weight [d, n_head·head_size]), norm_2.weight,
+           mlp.swiglu.{w1,w2,w3}.weight computing w3(silu(w1·x) ⊙ w2·x);
+           transformer.ln_f.weight; lm_head.weight [padded_vocab_size, d] (absent when tied).
+           Block: x = x + attn(norm_1(x)); x = x + mlp(norm_2(x)). RoPE (rotate-half, base
+           rope_base) on the first rotary_percentage·head_size dims of each q and k head;
+           query i sees keys max(0, i − local_window + 1) … i.
+
+Math (all families): RMSNorm x / sqrt(mean(x²) + eps) · w; RoPE at absolute position t with
+inv_freq = base^(−arange(0, rd, 2) / rd), dim j paired with dim j + rd/2 (rotate-half);
+attention scale 1/sqrt(head_dim); query head h reads kv head h // (n_heads / n_kv_heads);
+MLP down(silu(gate·x) ⊙ up·x); Mamba-1 as in docs/math.md (softplus with threshold 20).
+
+Self-checks run on every generation: the Mamba scan is computed twice (sequential recurrence and
+a closed-form quadratic sum over the decays) and the causal conv twice (explicit taps and
+torch's conv1d); the attention twice (masked matrix softmax, whose rows must sum to 1 with
+exactly min(i+1, W) non-zero weights, and an explicit per-query loop over the window); RoPE
+twice (rotate-half and complex multiplication); samba's grouped QKV split twice (lit-gpt's
+view/split and explicit row indices); every logit must be finite and the stored bytes must
+read back to the weights the reference used.
+"""
+
+import json
+import math
+import pathlib
+import struct
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DATA_DIR = pathlib.Path(__file__).resolve().parent / "data"
+
+TORCH_DTYPES = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
+CONFIG_DTYPES = {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}
+TRANSFORMERS_VERSION = "4.44.2"
+
+# x_proj is drawn 8x wider than nn.Linear's default: larger B and C put about 30 % of the scan
+# output y (by norm) in the SSM term C·h, against about 6 % at 4x, so the references test the
+# recurrence, not just the D skip connection.
+XPROJ_SCALE = 8.0
+
+
+# --- random weights: float32 draws ------------------------------------------------------------
+
+
+def linear(out_features, in_features, scale=1.0):
+    """U(±scale/sqrt(in_features)); scale 1 is nn.Linear's default initialisation."""
+    bound = scale / math.sqrt(in_features)
+    return torch.empty(out_features, in_features, dtype=torch.float32).uniform_(-bound, bound)
+
+
+def norm_weight(d):
+    return 1.0 + 0.1 * torch.randn(d, dtype=torch.float32)
+
+
+def embedding(rows, d):
+    return torch.randn(rows, d, dtype=torch.float32)
+
+
+def mamba_mixer_weights(d_model, d_state, d_conv, expand, dt_rank):
+    """Mamba-1 mixer with HF / mamba_simple parameter names, initialised as mamba_simple does,
+    except: noise on A_log and D, and x_proj XPROJ_SCALE times wider than nn.Linear's default."""
+    d_inner = expand * d_model
+    w = {}
+    w["in_proj.weight"] = linear(2 * d_inner, d_model)
+    conv_bound = 1.0 / math.sqrt(d_conv)
+    w["conv1d.weight"] = torch.empty(d_inner, 1, d_conv).uniform_(-conv_bound, conv_bound)
+    w["conv1d.bias"] = torch.empty(d_inner).uniform_(-conv_bound, conv_bound)
+    w["x_proj.weight"] = linear(dt_rank + 2 * d_state, d_inner, scale=XPROJ_SCALE)
+    w["dt_proj.weight"] = linear(d_inner, dt_rank)
+    # Δ log-uniform in [1e-3, 1e-1]; dt_bias = softplus⁻¹(Δ), as in mamba_simple.
+    dt = torch.exp(torch.rand(d_inner) * (math.log(1e-1) - math.log(1e-3)) + math.log(1e-3))
+    w["dt_proj.bias"] = dt + torch.log(-torch.expm1(-dt))
+    # S4D-real A = −(1, …, d_state), perturbed so that no two channels are alike.
+    a_log = torch.log(torch.arange(1, d_state + 1, dtype=torch.float32)).repeat(d_inner, 1)
+    w["A_log"] = a_log + 0.1 * torch.randn(d_inner, d_state)
+    w["D"] = 1.0 + 0.5 * torch.randn(d_inner)
+    w["out_proj.weight"] = linear(d_model, d_inner)
+    return w
+
+
+def prompt_tokens(T, vocab_size):
+    """Random ids, with the first and last id of the vocabulary at fixed places."""
+    tokens = torch.randint(0, vocab_size, (T,)).tolist()
+    tokens[3] = 0
+    tokens[T - 5] = vocab_size - 1
+    return tokens
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+def to_storage(weights_f32, dtype):
+    """float32 draws → stored tensors of the case's dtype (round to nearest even)."""
+    return {k: v.to(TORCH_DTYPES[dtype]).contiguous() for k, v in weights_f32.items()}
+
+
+def tensor_bytes(t):
+    if t.dtype == torch.bfloat16:
+        raw = t.view(torch.int16).numpy().astype("<i2")
+    elif t.dtype == torch.float16:
+        raw = t.numpy().astype("<f2")
+    else:
+        assert t.dtype == torch.float32
+        raw = t.numpy().astype("<f4")
+    return raw.tobytes()
+
+
+def safetensors_bytes(tensors, dtype):
+    """tensors: name → stored tensor, laid out in name order."""
+    header = {"__metadata__": {"format": "pt"}}
+    blobs = []
+    offset = 0
+    for name in sorted(tensors):
+        data = tensor_bytes(tensors[name])
+        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape),
+                        "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
+
+
+def read_safetensors(path):
+    """Reader used only to check what was written: name → float64 tensor."""
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n].decode("utf-8"))
+    assert n % 8 == 0 and header.pop("__metadata__") == {"format": "pt"}
+    body = raw[8 + n:]
+    out = {}
+    for name, info in header.items():
+        b, e = info["data_offsets"]
+        chunk = body[b:e]
+        if info["dtype"] == "BF16":
+            bits = np.frombuffer(chunk, dtype="<u2").astype(np.uint32) << 16
+            values = bits.view(np.float32).astype(np.float64)
+        elif info["dtype"] == "F16":
+            values = np.frombuffer(chunk, dtype="<f2").astype(np.float64)
+        else:
+            values = np.frombuffer(chunk, dtype="<f4").astype(np.float64)
+        out[name] = torch.from_numpy(values.copy()).reshape(info["shape"])
+    return out
+
+
+def write_checkpoint(case_dir, stored, order, dtype, n_shards):
+    """order: tensor names in module order (how HF fills shards)."""
+    assert sorted(order) == sorted(stored)
+    for old in case_dir.glob("model*.safetensors*"):
+        old.unlink()
+    if n_shards == 1:
+        (case_dir / "model.safetensors").write_bytes(safetensors_bytes(stored, dtype))
+        return
+    sizes = [len(tensor_bytes(stored[name])) for name in order]
+    total = sum(sizes)
+    shards = [[] for _ in range(n_shards)]
+    done = 0
+    for name, size in zip(order, sizes):
+        # Fill shard k until it holds about (k + 1)/n of the bytes.
+        k = min(n_shards - 1, (done * n_shards) // total)
+        shards[k].append(name)
+        done += size
+    assert all(shards), "a shard came out empty"
+    weight_map = {}
+    for k, names in enumerate(shards):
+        file_name = f"model-{k + 1:05d}-of-{n_shards:05d}.safetensors"
+        (case_dir / file_name).write_bytes(
+            safetensors_bytes({name: stored[name] for name in names}, dtype))
+        weight_map.update({name: file_name for name in names})
+    index = {"metadata": {"total_size": total},
+             "weight_map": {name: weight_map[name] for name in sorted(weight_map)}}
+    (case_dir / "model.safetensors.index.json").write_text(
+        json.dumps(index, indent=2) + "\n", encoding="utf-8")
+
+
+def read_checkpoint(case_dir):
+    index = case_dir / "model.safetensors.index.json"
+    if not index.exists():
+        return read_safetensors(case_dir / "model.safetensors")
+    weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+    out = {}
+    for file_name in sorted(set(weight_map.values())):
+        part = read_safetensors(case_dir / file_name)
+        assert all(weight_map[name] == file_name for name in part)
+        out.update(part)
+    assert sorted(out) == sorted(weight_map)
+    return out
+
+
+def write_case(name, config, stored, order, dtype, n_shards, tokens, logits):
+    case_dir = DATA_DIR / name
+    case_dir.mkdir(parents=True, exist_ok=True)
+    (case_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n",
+                                          encoding="utf-8")
+    write_checkpoint(case_dir, stored, order, dtype, n_shards)
+    (case_dir / "prompt.txt").write_text(",".join(str(t) for t in tokens) + "\n",
+                                         encoding="utf-8")
+    logits32 = logits.numpy().astype("<f4")
+    assert np.isfinite(logits32).all(), f"{name}: non-finite logit"
+    (case_dir / "logits.f32").write_bytes(logits32.tobytes())
+
+    # Read everything back: the bytes must be the weights the reference used.
+    back = read_checkpoint(case_dir)
+    assert sorted(back) == sorted(stored), f"{name}: tensor names differ on read-back"
+    for key, t in stored.items():
+        assert torch.equal(back[key], t.double()), f"{name}: {key} differs on read-back"
+    size = sum(p.stat().st_size for p in case_dir.iterdir())
+    std = logits.std(dim=-1).mean().item()
+    argmaxes = len(set(logits.argmax(dim=-1).tolist()))
+    print(f"{name:18s} {len(tokens)} tokens, logits [{logits.shape[0]}, {logits.shape[1]}], "
+          f"mean row std {std:.3f}, {argmaxes} distinct argmaxes, {size} bytes")
+    assert std > 0.1 and argmaxes > 3, f"{name}: logits look trivial"
+
+
+# --- the math, in float64 ---------------------------------------------------------------------
+
+
+def rmsnorm(x, weight, eps):
+    return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def silu(x):
+    return x * torch.sigmoid(x)
+
+
+def softplus(x):
+    # PyTorch's softplus, beta 1, threshold 20.
+    return torch.where(x > 20.0, x, torch.log1p(torch.exp(torch.clamp(x, max=20.0))))
+
+
+def swiglu(x, gate, up, down):
+    return (silu(x @ gate.t()) * (x @ up.t())) @ down.t()
+
+
+def causal_depthwise_conv(u, weight, bias):
+    """u [T, C], weight [C, K]: out[t, c] = bias[c] + Σ_k weight[c, k] · u[t − (K−1) + k, c],
+    zero before the start. Checked against torch's conv1d."""
+    T, C = u.shape
+    K = weight.shape[1]
+    padded = torch.cat((torch.zeros(K - 1, C, dtype=u.dtype), u), dim=0)
+    out = bias.unsqueeze(0).repeat(T, 1)
+    for k in range(K):
+        out = out + weight[:, k].unsqueeze(0) * padded[k:k + T]
+    check = F.conv1d(u.t().unsqueeze(0), weight.unsqueeze(1), bias, padding=K - 1,
+                     groups=C)[0, :, :T].t()
+    assert torch.allclose(out, check, rtol=1e-12, atol=1e-12), "conv: two forms disagree"
+    return out
+
+
+def selective_scan(u, delta, A, B, C, D):
+    """u, delta [T, Di]; A [Di, N]; B, C [T, N]; D [Di]. Sequential recurrence
+    h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t, y_t = C_t · h_t + D ⊙ u_t, checked against the
+    closed form y_t = Σ_{s≤t} C_t · exp((S_t − S_s)) ⊙ Δ_s B_s u_s with S_t = Σ_{r≤t} Δ_r A."""
+    T, Di = u.shape
+    N = A.shape[1]
+    h = torch.zeros(Di, N, dtype=torch.float64)
+    ys = []
+    for t in range(T):
+        h = torch.exp(delta[t].unsqueeze(1) * A) * h \
+            + delta[t].unsqueeze(1) * B[t].unsqueeze(0) * u[t].unsqueeze(1)
+        ys.append(h @ C[t])
+    y = torch.stack(ys) + D * u
+
+    S = torch.cumsum(delta.unsqueeze(2) * A.unsqueeze(0), dim=0)          # [T, Di, N]
+    diff = S.unsqueeze(1) - S.unsqueeze(0)                                 # [t, s, Di, N]
+    causal = (torch.arange(T).unsqueeze(1) >= torch.arange(T).unsqueeze(0))
+    diff = diff.masked_fill(~causal[:, :, None, None], float("-inf"))
+    decay = torch.exp(diff)
+    inputs = delta.unsqueeze(2) * B.unsqueeze(1) * u.unsqueeze(2)         # [s, Di, N]
+    y2 = torch.einsum("tn,tsdn,sdn->td", C, decay, inputs) + D * u
+    scale = y.abs().max().item()
+    assert torch.allclose(y, y2, rtol=1e-9, atol=1e-11 * scale), "scan: two forms disagree"
+    return y
+
+
+def mamba_mixer(x, w, d_state, dt_rank):
+    """w: float64 weights under HF's mixer names (no prefix)."""
+    d_inner = w["D"].shape[0]
+    xz = x @ w["in_proj.weight"].t()
+    u, z = xz[:, :d_inner], xz[:, d_inner:]
+    u = silu(causal_depthwise_conv(u, w["conv1d.weight"][:, 0, :], w["conv1d.bias"]))
+    x_dbl = u @ w["x_proj.weight"].t()
+    dlt, B, C = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
+    delta = softplus(dlt @ w["dt_proj.weight"].t() + w["dt_proj.bias"])
+    A = -torch.exp(w["A_log"])
+    y = selective_scan(u, delta, A, B, C, w["D"])
+    return (y * silu(z)) @ w["out_proj.weight"].t()
+
+
+def rope(x, rotary_dims, base):
+    """x [T, heads, head_dim]; rotate-half RoPE on the first rotary_dims dims at position t = row
+    t: dim j pairs with j + rotary_dims/2. Checked against a complex-number rotation."""
+    if rotary_dims == 0:
+        return x
+    T = x.shape[0]
+    r = rotary_dims // 2
+    inv_freq = base ** (-torch.arange(0, rotary_dims, 2, dtype=torch.float64) / rotary_dims)
+    theta = torch.arange(T, dtype=torch.float64).unsqueeze(1) * inv_freq.unsqueeze(0)  # [T, r]
+    cos, sin = torch.cos(theta).unsqueeze(1), torch.sin(theta).unsqueeze(1)
+    x1, x2, rest = x[..., :r], x[..., r:rotary_dims], x[..., rotary_dims:]
+    out = torch.cat((x1 * cos - x2 * sin, x2 * cos + x1 * sin, rest), dim=-1)
+
+    z = torch.complex(x1, x2) * torch.exp(1j * theta.to(torch.complex128)).unsqueeze(1)
+    check = torch.cat((z.real, z.imag, rest), dim=-1)
+    assert torch.allclose(out, check, rtol=1e-12, atol=1e-12), "rope: two forms disagree"
+    return out
+
+
+def attention_core(q, k, v, window):
+    """q [T, H, hd], k, v [T, KV, hd] (after RoPE). Query i, head h sees keys j of kv head
+    h // (H / KV) with max(0, i − window + 1) ≤ j ≤ i (window None: causal). Returns [T, H·hd]."""
+    T, H, hd = q.shape
+    KV = k.shape[1]
+    group = H // KV
+    kh = k.repeat_interleave(group, dim=1)  # head h → kv head h // group
+    vh = v.repeat_interleave(group, dim=1)
+    i = torch.arange(T).unsqueeze(1)
+    j = torch.arange(T).unsqueeze(0)
+    visible = j <= i
+    if window is not None:
+        visible &= j >= i - window + 1
+    scores = torch.einsum("ihd,jhd->hij", q, kh) / math.sqrt(hd)
+    scores = scores.masked_fill(~visible.unsqueeze(0), float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    assert torch.allclose(probs.sum(-1), torch.ones(H, T, dtype=torch.float64), atol=1e-12)
+    expected = torch.clamp(torch.arange(T) + 1, max=window if window is not None else T)
+    assert torch.equal((probs > 0).sum(-1), expected.unsqueeze(0).expand(H, T)), "mask"
+    out = torch.einsum("hij,jhd->ihd", probs, vh)
+
+    # The same, one query at a time over its explicit window.
+    check = torch.empty_like(out)
+    for t in range(T):
+        lo = 0 if window is None else max(0, t - window + 1)
+        for h in range(H):
+            g = h // group
+            s = [float(q[t, h] @ k[jj, g]) / math.sqrt(hd) for jj in range(lo, t + 1)]
+            m = max(s)
+            e = [math.exp(a - m) for a in s]
+            total = sum(e)
+            check[t, h] = sum((e[n] / total) * v[lo + n, g] for n in range(len(e)))
+    assert torch.allclose(out, check, rtol=1e-10, atol=1e-12), "attention: two forms disagree"
+    return out.reshape(T, H * hd)
+
+
+def gqa_attention(x, wq, wk, wv, wo, n_heads, n_kv, head_dim, rotary_dims, base, window):
+    T = x.shape[0]
+    q = (x @ wq.t()).view(T, n_heads, head_dim)
+    k = (x @ wk.t()).view(T, n_kv, head_dim)
+    v = (x @ wv.t()).view(T, n_kv, head_dim)
+    q, k = rope(q, rotary_dims, base), rope(k, rotary_dims, base)
+    return attention_core(q, k, v, window) @ wo.t()
+
+
+def split_lit_qkv(qkv_weight, n_head, n_query_groups, head_size):
+    """lit-gpt's grouped fused QKV → (wq, wk, wv) in HF's head order, two ways."""
+    q_per_kv = n_head // n_query_groups
+    d = qkv_weight.shape[1]
+    # As lit-gpt's CausalSelfAttention.forward does on the output: view, then split.
+    grouped = qkv_weight.view(n_query_groups, q_per_kv + 2, head_size, d)
+    wq = grouped[:, :q_per_kv].reshape(n_head * head_size, d)
+    wk = grouped[:, q_per_kv].reshape(n_query_groups * head_size, d)
+    wv = grouped[:, q_per_kv + 1].reshape(n_query_groups * head_size, d)
+    # Explicit row indices: group g starts at row g·(q_per_kv + 2)·head_size.
+    rows_q, rows_k, rows_v = [], [], []
+    for g in range(n_query_groups):
+        base = g * (q_per_kv + 2) * head_size
+        for j in range(q_per_kv):
+            rows_q += range(base + j * head_size, base + (j + 1) * head_size)
+        rows_k += range(base + q_per_kv * head_size, base + (q_per_kv + 1) * head_size)
+        rows_v += range(base + (q_per_kv + 1) * head_size, base + (q_per_kv + 2) * head_size)
+    assert torch.equal(wq, qkv_weight[rows_q]) and torch.equal(wk, qkv_weight[rows_k]) \
+        and torch.equal(wv, qkv_weight[rows_v]), "qkv split: two forms disagree"
+    return wq, wk, wv
+
+
+# --- the families -----------------------------------------------------------------------------
+
+
+def mamba_case(name, seed, dtype, n_shards, d, n_layers, state_size, expand, conv_kernel,
+               time_step_rank, vocab, tied, eps, T):
+    torch.manual_seed(seed)
+    dt_rank = math.ceil(d / 16) if time_step_rank == "auto" else time_step_rank
+    d_inner = expand * d
+    w = {"backbone.embeddings.weight": embedding(vocab, d)}
+    for i in range(n_layers):
+        p = f"backbone.layers.{i}."
+        w[p + "norm.weight"] = norm_weight(d)
+        for k, v in mamba_mixer_weights(d, state_size, conv_kernel, expand, dt_rank).items():
+            w[p + "mixer." + k] = v
+    w["backbone.norm_f.weight"] = norm_weight(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    h = W["backbone.embeddings.weight"][tokens]
+    for i in range(n_layers):
+        p = f"backbone.layers.{i}."
+        mixer = {k[len(p + "mixer."):]: v for k, v in W.items() if k.startswith(p + "mixer.")}
+        h = h + mamba_mixer(rmsnorm(h, W[p + "norm.weight"], eps), mixer, state_size, dt_rank)
+    h = rmsnorm(h, W["backbone.norm_f.weight"], eps)
+    head = W["backbone.embeddings.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    config = {
+        "architectures": ["MambaForCausalLM"],
+        "bos_token_id": 0,
+        "conv_kernel": conv_kernel,
+        "eos_token_id": 0,
+        "expand": expand,
+        "fused_add_norm": True,
+        "hidden_act": "silu",
+        "hidden_size": d,
+        "initializer_range": 0.1,
+        "intermediate_size": d_inner,
+        "layer_norm_epsilon": eps,
+        "model_type": "mamba",
+        "n_layer": n_layers,
+        "num_hidden_layers": n_layers,
+        "pad_token_id": 0,
+        "pad_vocab_size_multiple": 8,
+        "rescale_prenorm_residual": False,
+        "residual_in_fp32": True,
+        "rms_norm": True,
+        "state_size": state_size,
+        "tie_word_embeddings": tied,
+        "time_step_floor": 0.0001,
+        "time_step_init_scheme": "random",
+        "time_step_max": 0.1,
+        "time_step_min": 0.001,
+        "time_step_rank": time_step_rank,
+        "time_step_scale": 1.0,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_bias": False,
+        "use_cache": True,
+        "use_conv_bias": True,
+        "vocab_size": vocab,
+    }
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
+def llama_case(name, seed, family, dtype, n_shards, d, n_layers, n_heads, n_kv, head_dim,
+               write_head_dim, intermediate, vocab, tied, eps, rope_theta, T,
+               sliding_window=None):
+    torch.manual_seed(seed)
+    assert write_head_dim or head_dim == d // n_heads
+    w = {"model.embed_tokens.weight": embedding(vocab, d)}
+    for i in range(n_layers):
+        p = f"model.layers.{i}."
+        w[p + "input_layernorm.weight"] = norm_weight(d)
+        w[p + "self_attn.q_proj.weight"] = linear(n_heads * head_dim, d)
+        w[p + "self_attn.k_proj.weight"] = linear(n_kv * head_dim, d)
+        w[p + "self_attn.v_proj.weight"] = linear(n_kv * head_dim, d)
+        w[p + "self_attn.o_proj.weight"] = linear(d, n_heads * head_dim)
+        w[p + "post_attention_layernorm.weight"] = norm_weight(d)
+        w[p + "mlp.gate_proj.weight"] = linear(intermediate, d)
+        w[p + "mlp.up_proj.weight"] = linear(intermediate, d)
+        w[p + "mlp.down_proj.weight"] = linear(d, intermediate)
+    w["model.norm.weight"] = norm_weight(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    h = W["model.embed_tokens.weight"][tokens]
+    for i in range(n_layers):
+        p = f"model.layers.{i}."
+        a = rmsnorm(h, W[p + "input_layernorm.weight"], eps)
+        h = h + gqa_attention(a, W[p + "self_attn.q_proj.weight"], W[p + "self_attn.k_proj.weight"],
+                              W[p + "self_attn.v_proj.weight"], W[p + "self_attn.o_proj.weight"],
+                              n_heads, n_kv, head_dim, head_dim, rope_theta, sliding_window)
+        m = rmsnorm(h, W[p + "post_attention_layernorm.weight"], eps)
+        h = h + swiglu(m, W[p + "mlp.gate_proj.weight"], W[p + "mlp.up_proj.weight"],
+                       W[p + "mlp.down_proj.weight"])
+    h = rmsnorm(h, W["model.norm.weight"], eps)
+    head = W["model.embed_tokens.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    config = {
+        "architectures": ["LlamaForCausalLM" if family == "llama" else "MistralForCausalLM"],
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "hidden_act": "silu",
+        "hidden_size": d,
+        "initializer_range": 0.02,
+        "intermediate_size": intermediate,
+        "max_position_embeddings": 4096 if family == "llama" else 32768,
+        "model_type": family,
+        "num_attention_heads": n_heads,
+        "num_hidden_layers": n_layers,
+        "num_key_value_heads": n_kv,
+        "rms_norm_eps": eps,
+        "rope_theta": rope_theta,
+        "tie_word_embeddings": tied,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": vocab,
+    }
+    if family == "llama":
+        config.update({"attention_bias": False, "mlp_bias": False, "pretraining_tp": 1,
+                       "rope_scaling": None})
+    else:
+        assert sliding_window is not None
+        config["sliding_window"] = sliding_window
+    if write_head_dim:
+        config["head_dim"] = head_dim
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
+def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_groups,
+               intermediate, vocab, padded_vocab, local_window, rotary_percentage, rope_base,
+               d_state, d_conv, expand, tied, eps, T):
+    torch.manual_seed(seed)
+    mb_per_layer = 2
+    head_size = n_embd // n_head  # lit-gpt: head_size = n_embd // n_head, proj is [d, d]
+    rotary_dims = int(rotary_percentage * head_size)
+    assert rotary_dims % 2 == 0
+    dt_rank = math.ceil(n_embd / 16)
+    w = {"transformer.wte.weight": embedding(padded_vocab, n_embd)}
+    for i in range(n_layer):
+        p = f"transformer.h.{i}."
+        w[p + "norm_1.weight"] = norm_weight(n_embd)
+        if i % mb_per_layer == 0:
+            for k, v in mamba_mixer_weights(n_embd, d_state, d_conv, expand, dt_rank).items():
+                w[p + "attn." + k] = v
+        else:
+            w[p + "attn.attn.weight"] = linear((n_head + 2 * n_query_groups) * head_size, n_embd)
+            w[p + "attn.proj.weight"] = linear(n_embd, n_head * head_size)
+        w[p + "norm_2.weight"] = norm_weight(n_embd)
+        w[p + "mlp.swiglu.w1.weight"] = linear(intermediate, n_embd)
+        w[p + "mlp.swiglu.w2.weight"] = linear(intermediate, n_embd)
+        w[p + "mlp.swiglu.w3.weight"] = linear(n_embd, intermediate)
+    w["transformer.ln_f.weight"] = norm_weight(n_embd)
+    if not tied:
+        w["lm_head.weight"] = linear(padded_vocab, n_embd)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    x = W["transformer.wte.weight"][tokens]
+    for i in range(n_layer):
+        p = f"transformer.h.{i}."
+        a = rmsnorm(x, W[p + "norm_1.weight"], eps)
+        if i % mb_per_layer == 0:
+            mixer = {k[len(p + "attn."):]: v for k, v in W.items() if k.startswith(p + "attn.")}
+            x = x + mamba_mixer(a, mixer, d_state, dt_rank)
+        else:
+            wq, wk, wv = split_lit_qkv(W[p + "attn.attn.weight"], n_head, n_query_groups,
+                                       head_size)
+            x = x + gqa_attention(a, wq, wk, wv, W[p + "attn.proj.weight"], n_head,
+                                  n_query_groups, head_size, rotary_dims, rope_base, local_window)
+        m = rmsnorm(x, W[p + "norm_2.weight"], eps)
+        # xformers SwiGLU: w3(silu(w1 x) ⊙ w2 x)
+        x = x + swiglu(m, W[p + "mlp.swiglu.w1.weight"], W[p + "mlp.swiglu.w2.weight"],
+                       W[p + "mlp.swiglu.w3.weight"])
+    x = rmsnorm(x, W["transformer.ln_f.weight"], eps)
+    head = W["transformer.wte.weight"] if tied else W["lm_head.weight"]
+    logits = x @ head.t()
+
+    config = {
+        "model_type": "samba",
+        "name": "Samba_tiny",
+        "vocab_size": vocab,
+        "padded_vocab_size": padded_vocab,
+        "padding_multiple": 16,
+        "block_size": 4096,
+        "n_layer": n_layer,
+        "mb_per_layer": mb_per_layer,
+        "n_embd": n_embd,
+        "n_head": n_head,
+        "n_query_groups": n_query_groups,
+        "head_size": head_size,
+        "intermediate_size": intermediate,
+        "local_window": local_window,
+        "rope_base": rope_base,
+        "rotary_percentage": rotary_percentage,
+        "norm_eps": eps,
+        "mamba_d_state": d_state,
+        "mamba_d_conv": d_conv,
+        "mamba_expand": expand,
+        "tie_word_embeddings": tied,
+        "bias": False,
+        "parallel_residual": False,
+        "_norm_class": "FusedRMSNorm",
+        "_mlp_class": "LLaMAMLP",
+    }
+    assert padded_vocab > vocab and padded_vocab % config["padding_multiple"] == 0
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+
+def main():
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(1)  # the same float64 sums on every run
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+    mamba_case("mamba_f32", 2001, "F32", 1, d=24, n_layers=3, state_size=16, expand=2,
+               conv_kernel=4, time_step_rank="auto", vocab=80, tied=False, eps=1e-5, T=44)
+    mamba_case("mamba_bf16", 2002, "BF16", 1, d=16, n_layers=2, state_size=8, expand=2,
+               conv_kernel=4, time_step_rank=3, vocab=72, tied=True, eps=1e-5, T=40)
+    mamba_case("mamba_f16_sharded", 2003, "F16", 2, d=20, n_layers=3, state_size=12, expand=2,
+               conv_kernel=3, time_step_rank=2, vocab=64, tied=False, eps=1e-6, T=46)
+
+    llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
+               head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,
+               eps=1e-5, rope_theta=10000.0, T=42)
+    llama_case("llama_bf16_tied", 2102, "llama", "BF16", 1, d=16, n_layers=2, n_heads=4,
+               n_kv=4, head_dim=4, write_head_dim=True, intermediate=40, vocab=64, tied=True,
+               eps=1e-6, rope_theta=500000.0, T=40)
+    llama_case("llama_f16_sharded", 2103, "llama", "F16", 2, d=24, n_layers=4, n_heads=4,
+               n_kv=1, head_dim=6, write_head_dim=False, intermediate=44, vocab=70, tied=False,
+               eps=1e-5, rope_theta=10000.0, T=48)
+
+    llama_case("mistral_f32", 2201, "mistral", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
+               head_dim=6, write_head_dim=False, intermediate=40, vocab=88, tied=False,
+               eps=1e-5, rope_theta=1000000.0, T=44, sliding_window=8)
+    llama_case("mistral_bf16", 2202, "mistral", "BF16", 1, d=16, n_layers=3, n_heads=4, n_kv=2,
+               head_dim=8, write_head_dim=True, intermediate=36, vocab=60, tied=False,
+               eps=1e-5, rope_theta=10000.0, T=40, sliding_window=5)
+
+    samba_case("samba_f32", 2301, "F32", 1, n_embd=24, n_layer=4, n_head=4, n_query_groups=2,
+               intermediate=40, vocab=90, padded_vocab=96, local_window=6,
+               rotary_percentage=1.0, rope_base=10000.0, d_state=16, d_conv=4, expand=2,
+               tied=False, eps=1e-5, T=44)
+    samba_case("samba_bf16", 2302, "BF16", 1, n_embd=32, n_layer=4, n_head=4, n_query_groups=1,
+               intermediate=40, vocab=75, padded_vocab=80, local_window=5,
+               rotary_percentage=0.5, rope_base=10000.0, d_state=8, d_conv=4, expand=2,
+               tied=True, eps=1e-5, T=40)
+    samba_case("samba_f16_sharded", 2303, "F16", 3, n_embd=24, n_layer=4, n_head=4,
+               n_query_groups=2, intermediate=40, vocab=60, padded_vocab=64, local_window=8,
+               rotary_percentage=1.0, rope_base=10000.0, d_state=16, d_conv=4, expand=2,
+               tied=False, eps=1e-5, T=48)
+
+    total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
+    print(f"total {total} bytes in {DATA_DIR}")
+
+
+if __name__ == "__main__":
+    main()
