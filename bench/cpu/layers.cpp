@@ -1,142 +1,146 @@
-// Layer micro-benchmarks on the CPU backend at the paper's Samba-421M dimensions (d_model 1536,
-// 12 query heads × 128 with 4 KV heads, window 2048, MLP 4096, Mamba d_inner 3072 / d_state 16 /
-// dt_rank 96). Prefill benchmarks take T tokens in one call from a fresh state; step benchmarks run
-// one token with the state (or KV cache) already filled. Counters: tokens/s and GFLOP/s of useful
-// work (multiply-adds × 2 of the projections and, for attention, of the scores each query may see).
-//
-// This is the seed of the benchmark suite; the full suite with ceilings and peers comes with the
-// CPU-speed work.
-#include <benchmark/benchmark.h>
+// Every layer of the CPU backend alone, at the paper's Samba-421M (and, with --full, Samba-1.3B)
+// dims, f32 and bf16 weights: RMSNorm, SwiGLU, MambaLayer, its selective scan and causal conv
+// alone, SlidingWindowAttention and CausalAttention. Prefill: T tokens in one call from a fresh
+// state. Decode: one token per sequence, batch 1 and 8 (forward_batch), the state filled to `ctx`
+// tokens (for SWA the ring is full at W; a causal cache holds ctx entries). See common.hpp for the
+// counts.
+#include "common.hpp"
 
-#include <samba/samba.hpp>
-
+namespace samba_bench {
 namespace {
 
-using namespace samba;
+// The selective scan and the causal conv are not public functions of their own: they are static
+// members of the CPU kernel, called per sequence by MambaLayer's forward. Benchmarked here on
+// inputs laid out as forward lays them out (u and z interleaved in one [T, 2·d_inner] buffer, B and
+// C inside the x_proj output).
+template <StorageType W>
+struct MambaParts {
+  using Kernel = MambaKernel<cpu, W>;
+  const MambaLayer<cpu, W>& layer;
+  index_t T, batch;
+  index_t di = layer.config().d_inner(), n = layer.config().d_state;
+  index_t r = layer.config().resolved_dt_rank(), xw = r + 2 * n;
+  HostBuffer<float> xz = random_buffer(T * 2 * di, -2.0f, 2.0f, 3);  // (u, z) rows
+  HostBuffer<float> uc = random_buffer(T * di, -1.0f, 1.0f, 4);      // silu(conv(u))
+  HostBuffer<float> delta = random_buffer(T * di, 1e-3f, 0.1f, 5);   // softplus(dt), the init range
+  HostBuffer<float> xdbl = random_buffer(T * xw, -1.0f, 1.0f, 6);    // (δ, B, C) rows
+  HostBuffer<float> out = HostBuffer<float>(T * di);
+  std::vector<typename MambaLayer<cpu, W>::State> states;
 
-ModelDims samba_421m() {
-  ModelDims d;
-  d.d_model = 1536;
-  d.n_blocks = 4;
-  d.n_heads = 12;
-  d.n_kv_heads = 4;
-  d.head_dim = 128;
-  d.window = 2048;
-  d.d_ff = 4096;
-  return d;
-}
-
-HostBuffer<float> random_input(index_t T, index_t d) {
-  HostBuffer<float> x(T * d);
-  Random rng(1);
-  for (auto& v : x) v = rng.normal();
-  return x;
-}
-
-template <class L>
-void run_prefill(benchmark::State& st, const L& layer, double flops_per_token) {
-  const index_t T = st.range(0), d = layer.d_model();
-  auto x = random_input(T, d);
-  HostBuffer<float> y(T * d);
-  for (auto _ : st) {
-    auto s = layer.make_state();
-    layer.forward(s, x.template view<2>({T, d}), y.template view<2>({T, d}));
-    benchmark::DoNotOptimize(y.data());
-  }
-  st.counters["tok/s"] = benchmark::Counter(static_cast<double>(T), benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["GFLOP/s"] = benchmark::Counter(flops_per_token * static_cast<double>(T) * 1e-9,
-                                              benchmark::Counter::kIsIterationInvariantRate);
-}
-
-template <class L>
-void run_step(benchmark::State& st, const L& layer, index_t context, double flops) {
-  const index_t d = layer.d_model();
-  auto s = layer.make_state();
-  {
-    auto x = random_input(context, d);
-    HostBuffer<float> y(context * d);
-    for (index_t t = 0; t < context; t += 512) {
-      const index_t n = std::min<index_t>(512, context - t);
-      layer.forward(s, x.template view<2>({context, d}).slice(t, n), y.template view<2>({context, d}).slice(t, n));
+  MambaParts(const MambaLayer<cpu, W>& l, index_t tokens, index_t sequences, bool primed)
+      : layer(l), T(tokens), batch(sequences) {
+    Random rng(7);
+    for (index_t b = 0; b < batch; ++b) {
+      states.push_back(layer.make_state());
+      if (primed) prime(states.back(), default_context, rng);
     }
   }
-  auto x = random_input(1, d);
-  HostBuffer<float> y(d);
-  // The state advances one token per iteration: a full SWA ring or Mamba state costs the same at
-  // every step; a causal cache grows by the (small) number of iterations.
-  for (auto _ : st) {
-    layer.forward(s, x.template view<2>({1, d}), y.template view<2>({1, d}));
-    benchmark::DoNotOptimize(y.data());
+  ConstMatrixView<float> u() const { return {xz.data(), {T, di}, {2 * di, 1}}; }
+  ConstMatrixView<float> z() const { return {xz.data() + di, {T, di}, {2 * di, 1}}; }
+
+  void scan() {
+    for (auto& s : states)
+      Kernel::selective_scan(layer, s, uc.data(), delta.data(), xdbl.data() + r, xw, z(),
+                             out.data());
   }
-  st.counters["tok/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-}
+  void conv() {
+    for (auto& s : states) Kernel::causal_conv_silu(layer, s, u(), out.view<2>({T, di}));
+  }
 
-double mamba_flops(const MambaConfig& c) {
-  const double d = static_cast<double>(c.d_model), di = static_cast<double>(c.d_inner());
-  const double r = static_cast<double>(c.resolved_dt_rank()), n = static_cast<double>(c.d_state);
-  return 2.0 * (2 * di * d + (r + 2 * n) * di + di * r + d * di) + 7.0 * di * n;
-}
-double attention_proj_flops(const AttentionConfig& c) {
-  return 2.0 * static_cast<double>(c.d_model) * static_cast<double>(2 * c.q_dim() + 2 * c.kv_dim());
+  // Reads u', Δ, z, B, C, A, D and h; writes the output (and h).
+  Work scan_work() const {
+    const double t = static_cast<double>(T), b = static_cast<double>(batch),
+                 dn = static_cast<double>(di * n);
+    return {b * t, b * scan_flops(layer.config(), T),
+            f32_bytes * (dn + static_cast<double>(di) +
+                         b * (dn + t * static_cast<double>(4 * di + 2 * n)))};
+  }
+  // Reads the conv weights, bias, history and u; writes the output.
+  Work conv_work() const {
+    const double t = static_cast<double>(T), b = static_cast<double>(batch),
+                 K = static_cast<double>(layer.config().d_conv);
+    const double d = static_cast<double>(di);
+    return {b * t, b * conv_flops(layer.config(), T),
+            f32_bytes * (d * (K + 1) + b * (d * (K - 1) + 2 * t * d))};
+  }
+};
+
+template <StorageType W>
+void add_mamba_parts(const Dims& dims, Lazy<MambaLayer<cpu, W>> layer) {
+  using Parts = MambaParts<W>;
+  auto add_part = [&](std::string_view workload, bool is_scan) {
+    for (index_t T : prefill_lengths())
+      add(bench_name(workload, dims, dtype_name<W>(), "prefill", T, 0, 1),
+          [=](benchmark::State& st) {
+            Parts p(*layer, T, 1, false);
+            for (auto _ : st) {
+              is_scan ? p.scan() : p.conv();
+              benchmark::DoNotOptimize(p.out.data());
+              benchmark::ClobberMemory();
+            }
+            set_counters(st, is_scan ? p.scan_work() : p.conv_work());
+          });
+    for (index_t batch : {1, 8})
+      add(bench_name(workload, dims, dtype_name<W>(), "decode", 1, default_context, batch),
+          [=](benchmark::State& st) {
+            Parts p(*layer, 1, batch, true);
+            for (auto _ : st) {
+              is_scan ? p.scan() : p.conv();
+              benchmark::DoNotOptimize(p.out.data());
+              benchmark::ClobberMemory();
+            }
+            set_counters(st, is_scan ? p.scan_work() : p.conv_work());
+          });
+  };
+  add_part("selective_scan", true);
+  add_part("causal_conv", false);
 }
 
 template <StorageType W>
-void BM_SwiGLU(benchmark::State& st) {
-  Random rng(1);
-  const auto dims = samba_421m();
-  const auto layer = SwiGLU<cpu, W>::random(layer_config(dims, std::type_identity<SwiGLUConfig>{}), rng);
-  run_prefill(st, layer, 6.0 * static_cast<double>(dims.d_model * dims.d_ff));
+void add_layers_of_dtype(const Dims& dims) {
+  const ModelDims m = dims.model;
+  const auto dtype = dtype_name<W>();
+  const Lazy<SwiGLU<cpu, W>> mlp([m] {
+    Random rng(11);
+    return SwiGLU<cpu, W>::random(layer_config(m, std::type_identity<SwiGLUConfig>{}), rng);
+  });
+  const Lazy<MambaLayer<cpu, W>> mamba([m] {
+    Random rng(12);
+    return MambaLayer<cpu, W>::random(layer_config(m, std::type_identity<MambaConfig>{}), rng);
+  });
+  const Lazy<SlidingWindowAttention<cpu, W>> swa([m] {
+    Random rng(13);
+    return SlidingWindowAttention<cpu, W>::random(
+        layer_config(m, std::type_identity<AttentionConfig>{}), rng);
+  });
+  const Lazy<CausalAttention<cpu, W>> attention([m] {
+    Random rng(14);
+    return CausalAttention<cpu, W>::random(layer_config(m, std::type_identity<AttentionConfig>{}),
+                                           rng);
+  });
+
+  add_layer("swiglu", dims, dtype, mlp, {0});
+  add_layer("mamba", dims, dtype, mamba, {default_context});
+  // The scan and the conv read only f32 tensors: their cost does not depend on W.
+  if constexpr (std::is_same_v<W, float>) add_mamba_parts<W>(dims, mamba);
+  add_layer("swa", dims, dtype, swa, decode_contexts());
+  add_layer("causal_attention", dims, dtype, attention, decode_contexts());
 }
 
-template <StorageType W>
-void BM_Mamba(benchmark::State& st) {
-  Random rng(1);
-  const auto c = layer_config(samba_421m(), std::type_identity<MambaConfig>{});
-  run_prefill(st, MambaLayer<cpu, W>::random(c, rng), mamba_flops(c));
-}
-
-void BM_SlidingWindowAttention(benchmark::State& st) {
-  Random rng(1);
-  const auto c = layer_config(samba_421m(), std::type_identity<AttentionConfig>{});
-  const double T = static_cast<double>(st.range(0)), W = static_cast<double>(c.window);
-  // Keys seen per query, averaged over the prompt: min(i + 1, W).
-  const double keys = T <= W ? (T + 1) / 2 : W - (W * W - W) / (2 * T);
-  run_prefill(st, SlidingWindowAttention<>::random(c, rng),
-              attention_proj_flops(c) + 4.0 * keys * static_cast<double>(c.q_dim()));
-}
-
-void BM_RMSNorm(benchmark::State& st) {
-  const RMSNormConfig c{1536};
-  run_prefill(st, RMSNorm<>(c, RMSNormWeights::ones(c)), 3.0 * 1536);
-}
-
-void BM_MambaStep(benchmark::State& st) {
-  Random rng(1);
-  const auto c = layer_config(samba_421m(), std::type_identity<MambaConfig>{});
-  run_step(st, MambaLayer<>::random(c, rng), 64, mamba_flops(c));
-}
-
-template <AttentionKind Kind>
-void BM_AttentionStep(benchmark::State& st) {
-  Random rng(1);
-  const auto c = layer_config(samba_421m(), std::type_identity<AttentionConfig>{});
-  const index_t context = st.range(0);
-  const Attention<cpu, float, Kind> layer = Attention<cpu, float, Kind>::random(c, rng);
-  const double keys = static_cast<double>(std::min(context + 1, layer.window()));
-  run_step(st, layer, context, attention_proj_flops(c) + 4.0 * keys * static_cast<double>(c.q_dim()));
+void register_benchmarks() {
+  for (const Dims& dims : dims_set()) {
+    const Lazy<RMSNorm<cpu>> norm([d = dims.model.d_model] {
+      Random rng(10);
+      const RMSNormConfig c{d};
+      return RMSNorm<cpu>(c, RMSNormWeights::random(c, rng));
+    });
+    add_layer("rmsnorm", dims, "f32", norm, {0});
+    add_layers_of_dtype<float>(dims);
+    add_layers_of_dtype<bf16>(dims);
+  }
 }
 
 }  // namespace
+}  // namespace samba_bench
 
-BENCHMARK(BM_RMSNorm)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_SwiGLU, float)->Arg(1)->Arg(512)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_SwiGLU, bf16)->Arg(1)->Arg(512)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Mamba, float)->Arg(512)->Arg(2048)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_Mamba, bf16)->Arg(512)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_MambaStep)->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SlidingWindowAttention)->Arg(512)->Arg(4096)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_AttentionStep, AttentionKind::sliding_window)->Arg(2048)->Unit(benchmark::kMillisecond);
-BENCHMARK_TEMPLATE(BM_AttentionStep, AttentionKind::causal)->Arg(4096)->Unit(benchmark::kMillisecond);
-
-BENCHMARK_MAIN();
+SAMBA_BENCH_MAIN(samba_bench::register_benchmarks)

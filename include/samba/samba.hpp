@@ -18,9 +18,18 @@
 #include "samba/stack/pre_norm.hpp"
 #include "samba/stack/presets.hpp"
 
+#include "samba/model/config.hpp"
+#include "samba/model/language_model.hpp"
+#include "samba/model/load.hpp"
+#include "samba/model/model.hpp"
+#include "samba/model/safetensors.hpp"
+#include "samba/model/sampling.hpp"
+#include "samba/model/session.hpp"
+
 // The CPU backend's kernels (Eigen).
 #include "samba/cpu/attention.hpp"
 #include "samba/cpu/mamba.hpp"
+#include "samba/cpu/model.hpp"
 #include "samba/cpu/pre_norm.hpp"
 #include "samba/cpu/rmsnorm.hpp"
 #include "samba/cpu/swiglu.hpp"

@@ -277,6 +277,14 @@ class Tensor {
     return {data(), s};
   }
 
+  // The same storage under another shape with the same number of elements.
+  Tensor reshaped(const Shape& shape) const {
+    detail::check(shape.numel() == numel(), "Tensor: cannot reshape ", shape_, " to ", shape);
+    Tensor t = *this;
+    t.shape_ = shape;
+    return t;
+  }
+
   // Converts to another storage type (f32 → bf16 rounds to nearest even).
   template <StorageType U>
   Tensor<U> to() const {

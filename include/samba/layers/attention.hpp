@@ -139,6 +139,10 @@ class Attention {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  std::size_t parameter_count() const {
+    const auto& w = weights_;
+    return static_cast<std::size_t>(w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel());
+  }
   index_t d_model() const { return config_.d_model; }
   // Keys a query may see, itself included.
   index_t window() const {

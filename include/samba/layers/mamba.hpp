@@ -146,6 +146,12 @@ class MambaLayer {
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
   const Tensor<float>& A() const { return A_; }  // −exp(A_log), [d_inner, d_state]
+  std::size_t parameter_count() const {
+    const auto& w = weights_;
+    return static_cast<std::size_t>(w.in_proj.numel() + w.conv_weight.numel() + w.conv_bias.numel() +
+                                    w.x_proj.numel() + w.dt_proj.numel() + w.dt_bias.numel() +
+                                    w.A_log.numel() + w.D.numel() + w.out_proj.numel());
+  }
   index_t d_model() const { return config_.d_model; }
 
   State make_state() const {

@@ -61,6 +61,7 @@ class RMSNorm {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  std::size_t parameter_count() const { return static_cast<std::size_t>(weights_.weight.numel()); }
   index_t d_model() const { return config_.d_model; }
   State make_state() const { return {}; }
 

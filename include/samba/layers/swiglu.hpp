@@ -71,6 +71,9 @@ class SwiGLU {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  std::size_t parameter_count() const {
+    return static_cast<std::size_t>(weights_.gate.numel() + weights_.up.numel() + weights_.down.numel());
+  }
   index_t d_model() const { return config_.d_model; }
   State make_state() const { return {}; }
 

@@ -136,6 +136,14 @@ class HybridStack : detail::check_blocks<Blocks...> {
 
   index_t n_blocks() const { return n_blocks_; }
   index_t d_model() const { return d_model_; }
+  // Parameters of every block that can count them (blocks without parameter_count() count as 0).
+  std::size_t parameter_count() const {
+    std::size_t n = 0;
+    for_each_block([&](const auto& block, index_t) {
+      if constexpr (requires { block.parameter_count(); }) n += block.parameter_count();
+    });
+    return n;
+  }
 
   // The i-th block of pattern slot S (block S + i·P of the stack).
   template <std::size_t S>

@@ -50,6 +50,12 @@ class PreNorm {
   const Norm& norm() const { return norm_; }
   const L& layer() const { return layer_; }
   index_t d_model() const { return layer_.d_model(); }
+  // Parameters of the norm and of the layer (a layer without parameter_count() counts as 0).
+  std::size_t parameter_count() const {
+    std::size_t n = norm_.parameter_count();
+    if constexpr (requires { layer_.parameter_count(); }) n += layer_.parameter_count();
+    return n;
+  }
   State make_state() const { return layer_.make_state(); }
 
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {

@@ -1,0 +1,71 @@
+// This machine's ceilings, measured in the same run as the layers (PEERS.md: compare ratios to the
+// ceiling of the same run, never absolute figures across runs):
+//   sgemm   Eigen's f32 GEMM, 2048³ (C = A·B), GFLOP/s = 2·2048³ / time
+//   memcpy  1 GiB → 1 GiB, GB/s = 2 GiB (read + write) / time, split over the threads
+// Both on SAMBA_BENCH_THREADS threads, compiled with the same flags as the layer benchmarks.
+#include <cstring>
+
+#include <Eigen/Core>
+
+#include "common.hpp"
+
+namespace samba_bench {
+namespace {
+
+void sgemm(benchmark::State& st) {
+  const Eigen::Index n = 2048;
+  const Eigen::MatrixXf a = Eigen::MatrixXf::Random(n, n), b = Eigen::MatrixXf::Random(n, n);
+  Eigen::MatrixXf c(n, n);
+  for (auto _ : st) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  const double f = 2.0 * static_cast<double>(n * n * n);
+  set_counters(st, {0, f, 3.0 * f32_bytes * static_cast<double>(n * n)});
+}
+
+// Each thread copies (and first touched) its own contiguous share.
+void copy_split(char* dst, const char* src, std::size_t bytes) {
+#pragma omp parallel
+  {
+    const auto t = static_cast<std::size_t>(omp_get_thread_num());
+    const auto n = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t share = (bytes / n + 4095) & ~std::size_t{4095};
+    const std::size_t begin = std::min(bytes, t * share), end = std::min(bytes, begin + share);
+    if (dst)
+      std::memcpy(dst + begin, src + begin, end - begin);
+    else
+      std::memset(const_cast<char*>(src) + begin, static_cast<int>(t + 1), end - begin);
+  }
+}
+
+void memcpy_ceiling(benchmark::State& st) {
+  const std::size_t bytes = std::size_t{1} << 30;
+  const std::unique_ptr<char[]> src(new char[bytes]), dst(new char[bytes]);
+  copy_split(nullptr, src.get(), bytes);  // fault the pages in, on the threads that use them
+  copy_split(nullptr, dst.get(), bytes);
+  for (auto _ : st) {
+    copy_split(dst.get(), src.get(), bytes);
+    benchmark::DoNotOptimize(dst.get());
+    benchmark::ClobberMemory();
+  }
+  set_counters(st, {0, 0, 2.0 * static_cast<double>(bytes)});
+}
+
+void register_benchmarks() {
+  // Best of 3 repetitions is the ceiling (bench/report.py); the min time is fixed here so that the
+  // ceilings do not depend on the --benchmark_min_time the layers run with.
+  const Dims gemm{"2048", {}}, copy{"1GiB", {}};
+  add(bench_name("sgemm_ceiling", gemm, "f32", "ceiling", 0, 0, 1), sgemm)
+      ->MinTime(0.5)
+      ->Repetitions(3);
+  add(bench_name("memcpy_ceiling", copy, "u8", "ceiling", 0, 0, 1), memcpy_ceiling)
+      ->MinTime(0.5)
+      ->Repetitions(3);
+}
+
+}  // namespace
+}  // namespace samba_bench
+
+SAMBA_BENCH_MAIN(samba_bench::register_benchmarks)

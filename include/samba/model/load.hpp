@@ -1,0 +1,32 @@
+// load_model: a LanguageModel from a directory with config.json and safetensors weights, the
+// family chosen by config.json's model_type ("mamba", "llama", "mistral", "samba").
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "samba/model/families/llama.hpp"
+#include "samba/model/families/mamba.hpp"
+#include "samba/model/families/samba.hpp"
+
+namespace samba {
+
+inline std::shared_ptr<const LanguageModel> load_model(const std::filesystem::path& dir,
+                                                       const LoadOptions& options = {}) {
+  detail::check(std::filesystem::is_directory(dir), dir.string(),
+                ": not a model directory (expected config.json and safetensors weights)");
+  const JsonConfig cfg = JsonConfig::read(dir / "config.json");
+  const std::string family = cfg.string("model_type");
+  detail::check(family == "mamba" || family == "llama" || family == "mistral" || family == "samba",
+                cfg.source(), ": model_type \"", family,
+                "\" is not supported (samba reads mamba, llama, mistral, samba)");
+  SafeTensors st = SafeTensors::open(dir);
+  const dtype w = options.weight_dtype.value_or(st.dominant_dtype());
+  return detail::with_storage_type(w, [&]<StorageType W>() -> std::shared_ptr<const LanguageModel> {
+    if (family == "mamba") return detail::load_mamba_family<W>(cfg, st, options);
+    if (family == "samba") return detail::load_samba_family<W>(cfg, st, options);
+    return detail::load_llama_family<W>(cfg, st, options, family);
+  });
+}
+
+}  // namespace samba

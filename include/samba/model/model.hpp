@@ -1,0 +1,111 @@
+// Model<Stack, W>: a language model around a HybridStack,
+//
+//   tokens → embedding rows → Stack → final RMSNorm → LM head → logits
+//
+// The LM head is its own [n_logits, d_model] matrix or, when tied, the embedding itself. n_logits
+// may exceed the vocabulary (Samba pads its head to padded_vocab_size); token ids must lie in
+// [0, vocab_size). Weights are immutable and shared; the per-sequence State is the stack's.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "samba/core/backend.hpp"
+#include "samba/core/tensor.hpp"
+#include "samba/layers/common.hpp"
+#include "samba/layers/rmsnorm.hpp"
+
+namespace samba {
+
+// Which positions get logits: every token of the batch, or only each sequence's last.
+enum class LogitsFor { every_token, last_token };
+
+template <class B, StorageType W>
+struct ModelKernel {
+  static_assert(detail::dependent_false<B>, "Model: no kernel for this backend (include samba/samba.hpp)");
+};
+
+template <class Stack, StorageType W = float>
+class Model {
+ public:
+  using stack_type = Stack;
+  using backend_type = typename Stack::backend_type;
+  using weight_type = W;
+  using State = typename Stack::State;
+
+  // lm_head empty: tied to the embedding.
+  Model(Stack stack, index_t vocab_size, Tensor<W> embedding, RMSNorm<backend_type> final_norm,
+        Tensor<W> lm_head = {})
+      : stack_(std::move(stack)),
+        vocab_size_(vocab_size),
+        embedding_(std::move(embedding)),
+        final_norm_(std::move(final_norm)),
+        lm_head_(std::move(lm_head)) {
+    const index_t d = stack_.d_model();
+    detail::check(vocab_size_ > 0, "Model: vocab_size must be > 0, got ", vocab_size_);
+    detail::check(embedding_.shape().rank() == 2 && embedding_.shape()[1] == d &&
+                      embedding_.shape()[0] >= vocab_size_,
+                  "Model: tensor 'embedding' has shape ", embedding_.shape(), ", expected [>= ",
+                  vocab_size_, ", ", d, "]");
+    detail::check(final_norm_.d_model() == d, "Model: final norm has d_model ", final_norm_.d_model(),
+                  ", the stack has ", d);
+    if (!lm_head_.empty())
+      detail::check(lm_head_.shape().rank() == 2 && lm_head_.shape()[1] == d &&
+                        lm_head_.shape()[0] >= vocab_size_,
+                    "Model: tensor 'lm_head' has shape ", lm_head_.shape(), ", expected [>= ",
+                    vocab_size_, ", ", d, "]");
+  }
+
+  const Stack& stack() const { return stack_; }
+  const RMSNorm<backend_type>& final_norm() const { return final_norm_; }
+  const Tensor<W>& embedding() const { return embedding_; }
+  const Tensor<W>& head() const { return lm_head_.empty() ? embedding_ : lm_head_; }
+  bool tied() const { return lm_head_.empty(); }
+  index_t d_model() const { return stack_.d_model(); }
+  index_t vocab_size() const { return vocab_size_; }     // valid token ids: [0, vocab_size)
+  index_t n_logits() const { return head().shape()[0]; }  // width of a logits row
+  std::size_t parameter_count() const {
+    return stack_.parameter_count() + final_norm_.parameter_count() +
+           static_cast<std::size_t>(embedding_.numel() + (tied() ? 0 : lm_head_.numel()));
+  }
+
+  State make_state() const { return stack_.make_state(); }
+
+  // One sequence: logits [T, n_logits] for every token.
+  void forward(State& state, std::span<const std::int32_t> tokens, MatrixView<float> logits) const {
+    State* states[] = {&state};
+    const index_t lengths[] = {static_cast<index_t>(tokens.size())};
+    forward_batch(states, lengths, tokens, logits, LogitsFor::every_token);
+  }
+
+  // A ragged batch: sequence s owns the next lengths[s] tokens. logits has one row per token
+  // (every_token) or one row per sequence, its last token's (last_token: every length must be ≥ 1).
+  void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                     std::span<const std::int32_t> tokens, MatrixView<float> logits,
+                     LogitsFor which) const {
+    const auto T = static_cast<index_t>(tokens.size());
+    detail::check_batch("Model", states, lengths, T);
+    for (std::size_t i = 0; i < tokens.size(); ++i)
+      detail::check(tokens[i] >= 0 && tokens[i] < vocab_size_, "Model: token id ", tokens[i],
+                    " at index ", i, " is outside the vocabulary [0, ", vocab_size_, ")");
+    const index_t rows = which == LogitsFor::every_token ? T : static_cast<index_t>(states.size());
+    if (which == LogitsFor::last_token)
+      for (std::size_t s = 0; s < lengths.size(); ++s)
+        detail::check(lengths[s] > 0, "Model: sequence ", s, " has no tokens, so no last-token logits");
+    detail::check(logits.rows() == rows && logits.cols() == n_logits() &&
+                      (rows == 0 || logits.stride(1) == 1),
+                  "Model: logits buffer is ", logits.dyn_shape(), ", expected [", rows, ", ",
+                  n_logits(), "] with contiguous rows");
+    ModelKernel<backend_type, W>::forward(*this, states, lengths, tokens, logits, which);
+  }
+
+ private:
+  Stack stack_;
+  index_t vocab_size_;
+  Tensor<W> embedding_;
+  RMSNorm<backend_type> final_norm_;
+  Tensor<W> lm_head_;
+};
+
+}  // namespace samba
