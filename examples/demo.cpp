@@ -32,22 +32,29 @@ Options parse(int argc, char** argv) {
       if (v <= 0) throw samba::error(std::string("demo: ") + flag + " must be a positive integer");
       return v;
     };
-    if (!std::strcmp(argv[i], "--prompt")) o.prompt = value("--prompt");
-    else if (!std::strcmp(argv[i], "--chunk")) o.chunk = value("--chunk");
-    else if (!std::strcmp(argv[i], "--decode")) o.decode = value("--decode");
-    else throw samba::error(std::string("demo: unknown argument '") + argv[i] +
-                            "' (use --prompt N, --chunk N, --decode N)");
+    if (!std::strcmp(argv[i], "--prompt"))
+      o.prompt = value("--prompt");
+    else if (!std::strcmp(argv[i], "--chunk"))
+      o.chunk = value("--chunk");
+    else if (!std::strcmp(argv[i], "--decode"))
+      o.decode = value("--decode");
+    else
+      throw samba::error(std::string("demo: unknown argument '") + argv[i] +
+                         "' (use --prompt N, --chunk N, --decode N)");
   }
   return o;
 }
 
-double mib(std::size_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
+double mib(std::size_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
 
 // Embedding rows for token ids, and a greedy tied head: next = argmax_v E[v] · h.
 struct Embedding {
   samba::index_t vocab, d;
   samba::HostBuffer<float> table;
-  Embedding(samba::index_t v, samba::index_t dim, std::uint64_t seed) : vocab(v), d(dim), table(v * dim) {
+  Embedding(samba::index_t v, samba::index_t dim, std::uint64_t seed)
+      : vocab(v), d(dim), table(v * dim) {
     samba::Random rng(seed);
     for (auto& x : table) x = rng.normal();
   }
@@ -133,10 +140,11 @@ int main(int argc, char** argv) try {
   const auto llama_stack = Llama::random(samba::make_config<Llama>(dims), 1);
   const Embedding emb(512, dims.d_model, 3);
 
-  std::printf("samba demo: d_model %lld, %lld blocks, %lld heads x %lld (GQA %lld kv), window %lld\n",
-              static_cast<long long>(dims.d_model), static_cast<long long>(dims.n_blocks),
-              static_cast<long long>(dims.n_heads), static_cast<long long>(dims.head_dim),
-              static_cast<long long>(dims.n_kv_heads), static_cast<long long>(dims.window));
+  std::printf(
+      "samba demo: d_model %lld, %lld blocks, %lld heads x %lld (GQA %lld kv), window %lld\n",
+      static_cast<long long>(dims.d_model), static_cast<long long>(dims.n_blocks),
+      static_cast<long long>(dims.n_heads), static_cast<long long>(dims.head_dim),
+      static_cast<long long>(dims.n_kv_heads), static_cast<long long>(dims.window));
   std::printf("prompt %lld tokens in chunks of %lld, then %lld decoded tokens; random weights\n",
               static_cast<long long>(o.prompt), static_cast<long long>(o.chunk),
               static_cast<long long>(o.decode));

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <samba/samba.hpp>
 #include <samba/reference/stack.hpp>
+#include <samba/samba.hpp>
 
 namespace samba::test {
 
@@ -52,7 +52,8 @@ inline double max_abs_diff(ConstMatrixView<float> got, ConstMatrixView<float> wa
 
 // Runs `layer` over x [T, d] split into chunks of the given sizes (cycled), from a fresh state.
 template <class L>
-HostBuffer<float> run_chunked(const L& layer, ConstMatrixView<float> x, const std::vector<index_t>& chunks) {
+HostBuffer<float> run_chunked(const L& layer, ConstMatrixView<float> x,
+                              const std::vector<index_t>& chunks) {
   const index_t T = x.rows(), d = x.cols();
   HostBuffer<float> y(T * d);
   auto state = layer.make_state();

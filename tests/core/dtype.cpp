@@ -58,7 +58,8 @@ TEST_CASE("narrowing rounds to nearest, ties to even", "[core][dtype]") {
     if (f > 60000.0f) break;
     INFO("x = " << f);
     REQUIRE(static_cast<double>(to_float(from_float<bf16>(f))) == round_mantissa(f, 7));
-    if (f >= 0x1p-14f) REQUIRE(static_cast<double>(to_float(from_float<f16>(f))) == round_mantissa(f, 10));
+    if (f >= 0x1p-14f)
+      REQUIRE(static_cast<double>(to_float(from_float<f16>(f))) == round_mantissa(f, 10));
     REQUIRE(static_cast<double>(to_float(from_float<bf16>(-f))) == -round_mantissa(f, 7));
   }
 }

@@ -20,7 +20,8 @@ TEST_CASE("TensorView indexes through strides and slices rows", "[core][tensor]"
   TensorView<const float, 2> c = v;  // mutable → const
   CHECK(c(3, 2) == 22.0f);
   CHECK(TensorView<float, 2>(data.data(), {4, 6}).is_contiguous());
-  CHECK_THROWS_WITH((TensorView<float, 2>(data.data(), {-1, 6})), Catch::Contains("negative extent"));
+  CHECK_THROWS_WITH((TensorView<float, 2>(data.data(), {-1, 6})),
+                    Catch::Contains("negative extent"));
 }
 
 TEST_CASE("TensorView maps onto Eigen without copying", "[core][tensor]") {
@@ -60,10 +61,12 @@ TEST_CASE("Tensor shares immutable storage and converts dtypes", "[core][tensor]
   auto h = t.to<bf16>();
   CHECK(h.dtype() == dtype::bf16);
   CHECK(h.shape() == t.shape());
-  for (index_t i = 0; i < 6; ++i) CHECK(to_float(h.data()[i]) == to_float(from_float<bf16>(t.data()[i])));
+  for (index_t i = 0; i < 6; ++i)
+    CHECK(to_float(h.data()[i]) == to_float(from_float<bf16>(t.data()[i])));
   CHECK(t.view<2>()(1, 2) == t.data()[5]);
   CHECK_THROWS_WITH(t.view<1>(), Catch::Contains("rank-1 view of a tensor of shape [2, 3]"));
-  CHECK_THROWS_WITH(Tensor<float>(Shape{4}, HostBuffer<float>(3)), Catch::Contains("needs 4 elements"));
+  CHECK_THROWS_WITH(Tensor<float>(Shape{4}, HostBuffer<float>(3)),
+                    Catch::Contains("needs 4 elements"));
 
   // Many readers at once (the storage is read-only): a smoke test for sharing across threads.
   std::vector<std::thread> readers;

@@ -23,14 +23,17 @@ TEST_CASE("SlidingWindowAttention matches the reference on random shapes", "[lay
   const index_t W = GENERATE(1, 3, 16, 200);
   const index_t T = GENERATE(1, 9, 70);
   Random rng(static_cast<std::uint64_t>(d * 1000 + W * 10 + T));
-  const auto layer = SlidingWindowAttention<>::random(attn_config(d, nh, nkv, hd, W, rd, 500.0), rng);
+  const auto layer =
+      SlidingWindowAttention<>::random(attn_config(d, nh, nkv, hd, W, rd, 500.0), rng);
   auto x = test::random_activations(T, d, 29);
   auto state = layer.make_state();
   HostBuffer<float> y(T * d);
   layer.forward(state, x.view<2>({T, d}), y.view<2>({T, d}));
-  INFO("d " << d << " heads " << nh << "/" << nkv << " head_dim " << hd << " rotary " << rd
-            << " W " << W << " T " << T);
-  CHECK(test::rel_error(y.view<2>({T, d}), reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <= 1e-5);
+  INFO("d " << d << " heads " << nh << "/" << nkv << " head_dim " << hd << " rotary " << rd << " W "
+            << W << " T " << T);
+  CHECK(test::rel_error(y.view<2>({T, d}),
+                        reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <=
+        1e-5);
 }
 
 TEST_CASE("CausalAttention matches the reference", "[layers][attention]") {
@@ -39,7 +42,9 @@ TEST_CASE("CausalAttention matches the reference", "[layers][attention]") {
   const auto layer = CausalAttention<>::random(attn_config(d, 6, 2, 4, 0), rng);
   auto x = test::random_activations(T, d, 31);
   const auto y = test::run_chunked(layer, x.view<2>({T, d}), {T});
-  CHECK(test::rel_error(y.view<2>({T, d}), reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <= 1e-5);
+  CHECK(test::rel_error(y.view<2>({T, d}),
+                        reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <=
+        1e-5);
 }
 
 TEST_CASE("Attention: chunked, whole and token-by-token runs agree over many windows",
@@ -63,8 +68,9 @@ TEST_CASE("Attention: chunked, whole and token-by-token runs agree over many win
       const auto mixed = run({3, 0, W, 1, 2 * W + 1});
       CHECK(test::rel_error(tokens.view<2>({T, d}), whole.view<2>({T, d})) <= 1e-5);
       CHECK(test::rel_error(mixed.view<2>({T, d}), whole.view<2>({T, d})) <= 1e-5);
-      const auto want = std::string(name) == "sliding" ? reference::forward(swa, reference::Matrix::from(xv))
-                                                       : reference::forward(full, reference::Matrix::from(xv));
+      const auto want = std::string(name) == "sliding"
+                            ? reference::forward(swa, reference::Matrix::from(xv))
+                            : reference::forward(full, reference::Matrix::from(xv));
       CHECK(test::rel_error(mixed.view<2>({T, d}), want) <= 1e-5);
     }
   }
@@ -96,7 +102,8 @@ TEST_CASE("GQA with duplicated KV heads equals multi-head attention", "[layers][
       std::copy_n(w.data() + (h / (nh / nkv)) * hd * d, hd * d, out.data() + h * hd * d);
     return Tensor<float>(Shape{nh * hd, d}, std::move(out));
   };
-  const AttentionWeights<float> mha_w{gqa_w.wq, repeat_heads(gqa_w.wk), repeat_heads(gqa_w.wv), gqa_w.wo};
+  const AttentionWeights<float> mha_w{gqa_w.wq, repeat_heads(gqa_w.wk), repeat_heads(gqa_w.wv),
+                                      gqa_w.wo};
   SlidingWindowAttention<> gqa(gqa_cfg, gqa_w);
   SlidingWindowAttention<> mha(attn_config(d, nh, 0, hd, W), mha_w);  // n_kv_heads 0: = n_heads
   auto x = test::random_activations(T, d, 4);
@@ -105,7 +112,8 @@ TEST_CASE("GQA with duplicated KV heads equals multi-head attention", "[layers][
   CHECK(test::rel_error(a.view<2>({T, d}), b.view<2>({T, d})) <= 1e-6);
 }
 
-TEST_CASE("KV cache: a ring of W rows for sliding window, growing for causal", "[layers][attention]") {
+TEST_CASE("KV cache: a ring of W rows for sliding window, growing for causal",
+          "[layers][attention]") {
   const index_t d = 8, W = 20;
   Random rng(6);
   const auto cfg = attn_config(d, 2, 1, 4, W);

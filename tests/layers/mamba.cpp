@@ -89,20 +89,25 @@ TEST_CASE("MambaLayer with bf16 weights stays close to f32", "[layers][mamba][bf
   const auto xv = x.view<2>({T, d});
   const auto y32 = test::run_chunked(f32, xv, {T});
   const auto yb = test::run_chunked(b16, xv, {5});
-  CHECK(test::rel_error(yb.view<2>({T, d}), reference::forward(b16, reference::Matrix::from(xv))) <= 2e-5);
+  CHECK(test::rel_error(yb.view<2>({T, d}), reference::forward(b16, reference::Matrix::from(xv))) <=
+        2e-5);
   CHECK(test::rel_error(yb.view<2>({T, d}), y32.view<2>({T, d})) <= 2e-2);
 }
 
 TEST_CASE("MambaLayer rejects bad configs, weights and states", "[layers][mamba]") {
   Random rng(1);
-  CHECK_THROWS_WITH(MambaLayer<>::random(small_mamba(0, 16, 4), rng), "MambaLayer: d_model must be > 0, got 0");
-  CHECK_THROWS_WITH(MambaLayer<>::random(small_mamba(8, -1, 4), rng), "MambaLayer: d_state must be > 0, got -1");
-  CHECK_THROWS_WITH(MambaLayer<>::random(small_mamba(8, 4, 0), rng), "MambaLayer: d_conv must be > 0, got 0");
+  CHECK_THROWS_WITH(MambaLayer<>::random(small_mamba(0, 16, 4), rng),
+                    "MambaLayer: d_model must be > 0, got 0");
+  CHECK_THROWS_WITH(MambaLayer<>::random(small_mamba(8, -1, 4), rng),
+                    "MambaLayer: d_state must be > 0, got -1");
+  CHECK_THROWS_WITH(MambaLayer<>::random(small_mamba(8, 4, 0), rng),
+                    "MambaLayer: d_conv must be > 0, got 0");
   auto w = MambaWeights<float>::random(small_mamba(8, 4, 4), rng);
   CHECK_THROWS_WITH((MambaLayer<>(small_mamba(8, 5, 4), w)),
                     "MambaLayer: tensor 'x_proj' has shape [9, 16], expected [11, 16]");
   w.A_log = Tensor<float>{};
-  CHECK_THROWS_WITH((MambaLayer<>(small_mamba(8, 4, 4), w)), Catch::Contains("tensor 'A_log' is missing"));
+  CHECK_THROWS_WITH((MambaLayer<>(small_mamba(8, 4, 4), w)),
+                    Catch::Contains("tensor 'A_log' is missing"));
 
   const auto a = MambaLayer<>::random(small_mamba(8, 4, 4), rng);
   const auto b = MambaLayer<>::random(small_mamba(12, 4, 4), rng);

@@ -52,13 +52,16 @@ TEST_CASE("SwiGLU with narrow weights on tiny shapes (fewer rows than a conversi
   auto x = test::random_activations(T, d, 2);
   HostBuffer<float> y(T * d);
   layer.forward(x.view<2>({T, d}), y.view<2>({T, d}));
-  CHECK(test::rel_error(y.view<2>({T, d}), reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <= 1e-5);
+  CHECK(test::rel_error(y.view<2>({T, d}),
+                        reference::forward(layer, reference::Matrix::from(x.view<2>({T, d})))) <=
+        1e-5);
 }
 
 TEST_CASE("SwiGLU rejects mismatched weights", "[layers][swiglu]") {
   Random rng(1);
   auto w = SwiGLUWeights<float>::random({8, 16}, rng);
-  CHECK_THROWS_WITH((SwiGLU<>({8, 12}, w)), "SwiGLU: tensor 'gate' has shape [16, 8], expected [12, 8]");
+  CHECK_THROWS_WITH((SwiGLU<>({8, 12}, w)),
+                    "SwiGLU: tensor 'gate' has shape [16, 8], expected [12, 8]");
   CHECK_THROWS_WITH((SwiGLU<>({8, -2}, w)), "SwiGLU: d_ff must be > 0, got -2");
   std::swap(w.up, w.down);
   CHECK_THROWS_WITH((SwiGLU<>({8, 16}, w)), Catch::Contains("tensor 'up' has shape [8, 16]"));

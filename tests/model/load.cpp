@@ -38,8 +38,10 @@ std::vector<float> run_logits(const LanguageModel& model, const std::vector<std:
     const index_t len = std::min(chunk, T - t);
     SequenceState* states[] = {state.get()};
     const index_t lengths[] = {len};
-    model.forward_batch(states, lengths, std::span(prompt).subspan(static_cast<std::size_t>(t), static_cast<std::size_t>(len)),
-                        MatrixView<float>(out.data() + t * n, {len, n}), LogitsFor::every_token);
+    model.forward_batch(
+        states, lengths,
+        std::span(prompt).subspan(static_cast<std::size_t>(t), static_cast<std::size_t>(len)),
+        MatrixView<float>(out.data() + t * n, {len, n}), LogitsFor::every_token);
   }
   return out;
 }

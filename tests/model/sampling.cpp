@@ -43,7 +43,9 @@ TEST_CASE("temperature sampling follows softmax(logits / T)", "[model][sampling]
   const int n = 40000;
   const auto h = histogram(s, logits, n);
   for (std::size_t i = 0; i < p.size(); ++i) {
-    const double f = h.count(static_cast<std::int32_t>(i)) ? h.at(static_cast<std::int32_t>(i)) / double(n) : 0.0;
+    const double f = h.count(static_cast<std::int32_t>(i))
+                         ? h.at(static_cast<std::int32_t>(i)) / double(n)
+                         : 0.0;
     const double sigma = std::sqrt(p[i] * (1 - p[i]) / n);
     INFO("token " << i << " frequency " << f << " expected " << p[i]);
     CHECK(std::abs(f - p[i]) < 5 * sigma);
@@ -57,7 +59,8 @@ TEST_CASE("temperature sampling follows softmax(logits / T)", "[model][sampling]
 }
 
 TEST_CASE("top-k, top-p and min-p cut the tail", "[model][sampling]") {
-  const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f),
+                                     std::log(0.05f)};
   Sampler k2(params(1.0f, 2));
   for (const auto& [tok, count] : histogram(k2, logits, 2000)) CHECK(tok < 2);
   Sampler p70(params(1.0f, 0, 0.7f));  // 0.5 + 0.3 reaches 0.7: tokens 0 and 1
@@ -91,7 +94,8 @@ TEST_CASE("sampling is seeded and survives extreme logits", "[model][sampling]")
   CHECK(s.sample(std::vector<float>{-inf, 5.0f, std::nanf("")}) == 1);
   CHECK(s.sample(std::vector<float>{-3e38f, -3.1e38f}) >= 0);
   CHECK(s.sample(std::vector<float>{inf, 1.0f}) == 0);
-  CHECK_THROWS_WITH(s.sample(std::vector<float>{-inf, std::nanf("")}), Catch::Contains("no finite logit"));
+  CHECK_THROWS_WITH(s.sample(std::vector<float>{-inf, std::nanf("")}),
+                    Catch::Contains("no finite logit"));
   CHECK_THROWS_WITH(s.sample(std::vector<float>{}), Catch::Contains("empty logits"));
 }
 
@@ -99,6 +103,8 @@ TEST_CASE("bad sampling parameters are rejected", "[model][sampling]") {
   CHECK_THROWS_WITH(Sampler(params(-1.0f)), Catch::Contains("temperature must be finite and >= 0"));
   CHECK_THROWS_WITH(Sampler(params(1.0f, -3)), Catch::Contains("top_k must be >= 0"));
   CHECK_THROWS_WITH(Sampler(params(1.0f, 0, 0.0f)), Catch::Contains("top_p must be in (0, 1]"));
-  CHECK_THROWS_WITH(Sampler(params(1.0f, 0, 1.0f, 1.5f)), Catch::Contains("min_p must be in [0, 1]"));
-  CHECK_THROWS_WITH(Sampler(params(1.0f, 0, 1.0f, 0.0f, 0.0f)), Catch::Contains("repetition_penalty"));
+  CHECK_THROWS_WITH(Sampler(params(1.0f, 0, 1.0f, 1.5f)),
+                    Catch::Contains("min_p must be in [0, 1]"));
+  CHECK_THROWS_WITH(Sampler(params(1.0f, 0, 1.0f, 0.0f, 0.0f)),
+                    Catch::Contains("repetition_penalty"));
 }

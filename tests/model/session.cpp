@@ -71,7 +71,8 @@ TEST_CASE("Session: batched decode equals each session decoded alone; sessions j
   std::vector<Session> alone, batched;
   for (int i = 0; i < 4; ++i) {
     Session s(model);
-    s.prefill(tokens(5 + 7 * i, vocab, 10 + static_cast<std::uint64_t>(i)), 4);  // different lengths
+    s.prefill(tokens(5 + 7 * i, vocab, 10 + static_cast<std::uint64_t>(i)),
+              4);  // different lengths
     alone.push_back(s);
     batched.push_back(s.fork());
   }
@@ -145,7 +146,8 @@ TEST_CASE("Session keeps its model alive and rejects bad tokens", "[model][sessi
   s.prefill(tokens(10, vocab, 1));
   CHECK(s.position() == 10);
   CHECK_THROWS_WITH(s.decode(static_cast<std::int32_t>(vocab)),
-                    Catch::Contains("token id " + std::to_string(vocab) + " at index 0 is outside the vocabulary"));
+                    Catch::Contains("token id " + std::to_string(vocab) +
+                                    " at index 0 is outside the vocabulary"));
   CHECK_THROWS_WITH(s.decode(-1), Catch::Contains("outside the vocabulary"));
   CHECK(s.position() == 10);  // nothing ran
   CHECK_THROWS_WITH(s.prefill(tokens(3, vocab, 1), 0), Catch::Contains("chunk size must be > 0"));

@@ -23,9 +23,9 @@ template <class L>
 void check_ragged_batches(const L& layer) {
   const index_t d = layer.d_model();
   // Per step, the rows each of 4 sequences contributes (0: not in this batch).
-  const std::vector<std::vector<index_t>> steps = {
-      {3, 0, 1, 0}, {1, 4, 1, 0}, {1, 1, 0, 2}, {0, 1, 1, 1}, {1, 1, 1, 1}, {1, 0, 7, 1}, {2, 1, 1, 1},
-      {1, 1, 1, 1}, {0, 1, 0, 9}};
+  const std::vector<std::vector<index_t>> steps = {{3, 0, 1, 0}, {1, 4, 1, 0}, {1, 1, 0, 2},
+                                                   {0, 1, 1, 1}, {1, 1, 1, 1}, {1, 0, 7, 1},
+                                                   {2, 1, 1, 1}, {1, 1, 1, 1}, {0, 1, 0, 9}};
   const std::size_t n_seq = 4;
   std::vector<index_t> total(n_seq, 0);
   for (const auto& st : steps)
@@ -72,7 +72,8 @@ void check_ragged_batches(const L& layer) {
   }
   for (std::size_t s = 0; s < n_seq; ++s) {
     INFO("sequence " << s);
-    CHECK(test::rel_error(batched[s].view<2>({total[s], d}), alone[s].view<2>({total[s], d})) <= 1e-5);
+    CHECK(test::rel_error(batched[s].view<2>({total[s], d}), alone[s].view<2>({total[s], d})) <=
+          1e-5);
   }
 }
 
@@ -82,16 +83,20 @@ TEST_CASE("ragged batches equal each sequence run alone", "[stack][batch]") {
   const auto dims = batch_dims();
   Random rng(3);
   SECTION("MambaLayer") {
-    check_ragged_batches(MambaLayer<>::random(layer_config(dims, std::type_identity<MambaConfig>{}), rng));
+    check_ragged_batches(
+        MambaLayer<>::random(layer_config(dims, std::type_identity<MambaConfig>{}), rng));
   }
   SECTION("SlidingWindowAttention") {
-    check_ragged_batches(SlidingWindowAttention<>::random(layer_config(dims, std::type_identity<AttentionConfig>{}), rng));
+    check_ragged_batches(SlidingWindowAttention<>::random(
+        layer_config(dims, std::type_identity<AttentionConfig>{}), rng));
   }
   SECTION("CausalAttention, bf16") {
-    check_ragged_batches(CausalAttention<cpu, bf16>::random(layer_config(dims, std::type_identity<AttentionConfig>{}), rng));
+    check_ragged_batches(CausalAttention<cpu, bf16>::random(
+        layer_config(dims, std::type_identity<AttentionConfig>{}), rng));
   }
   SECTION("SwiGLU (stateless)") {
-    check_ragged_batches(SwiGLU<>::random(layer_config(dims, std::type_identity<SwiGLUConfig>{}), rng));
+    check_ragged_batches(
+        SwiGLU<>::random(layer_config(dims, std::type_identity<SwiGLUConfig>{}), rng));
   }
   SECTION("Samba stack") {
     using S = presets::Samba<>;
@@ -126,12 +131,14 @@ TEST_CASE("ragged batches reject inconsistent input", "[stack][batch]") {
   {
     S::State* states[] = {&a, nullptr};
     const index_t lengths[] = {1, 2};
-    CHECK_THROWS_WITH(stack.forward_batch(states, lengths, xv, yv), Catch::Contains("state of sequence 1 is null"));
+    CHECK_THROWS_WITH(stack.forward_batch(states, lengths, xv, yv),
+                      Catch::Contains("state of sequence 1 is null"));
   }
   {
     S::State* states[] = {&a};
     const index_t lengths[] = {3, 0};
-    CHECK_THROWS_WITH(stack.forward_batch(states, lengths, xv, yv), Catch::Contains("a batch of 1 states but 2"));
+    CHECK_THROWS_WITH(stack.forward_batch(states, lengths, xv, yv),
+                      Catch::Contains("a batch of 1 states but 2"));
   }
   CHECK(a.position == 0);  // nothing ran
 }

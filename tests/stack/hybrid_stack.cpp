@@ -33,14 +33,30 @@ void check_against_reference(index_t n_blocks, index_t T) {
 
 TEST_CASE("every preset matches the reference; chunked == whole == token-by-token", "[stack]") {
   // 40 tokens: several times the window of 6.
-  SECTION("Samba") { check_against_reference<presets::Samba<>>(8, 40); }
-  SECTION("Samba, pattern cut mid-way") { check_against_reference<presets::Samba<>>(6, 40); }
-  SECTION("MambaSWAMLP") { check_against_reference<presets::MambaSWAMLP<>>(6, 40); }
-  SECTION("MambaMLP") { check_against_reference<presets::MambaMLP<>>(4, 40); }
-  SECTION("MambaOnly") { check_against_reference<presets::MambaOnly<>>(3, 40); }
-  SECTION("Llama") { check_against_reference<presets::Llama<>>(4, 40); }
-  SECTION("LlamaSWA") { check_against_reference<presets::LlamaSWA<>>(4, 40); }
-  SECTION("Samba, bf16 weights") { check_against_reference<presets::Samba<cpu, bf16>>(4, 40); }
+  SECTION("Samba") {
+    check_against_reference<presets::Samba<>>(8, 40);
+  }
+  SECTION("Samba, pattern cut mid-way") {
+    check_against_reference<presets::Samba<>>(6, 40);
+  }
+  SECTION("MambaSWAMLP") {
+    check_against_reference<presets::MambaSWAMLP<>>(6, 40);
+  }
+  SECTION("MambaMLP") {
+    check_against_reference<presets::MambaMLP<>>(4, 40);
+  }
+  SECTION("MambaOnly") {
+    check_against_reference<presets::MambaOnly<>>(3, 40);
+  }
+  SECTION("Llama") {
+    check_against_reference<presets::Llama<>>(4, 40);
+  }
+  SECTION("LlamaSWA") {
+    check_against_reference<presets::LlamaSWA<>>(4, 40);
+  }
+  SECTION("Samba, bf16 weights") {
+    check_against_reference<presets::Samba<cpu, bf16>>(4, 40);
+  }
 }
 
 TEST_CASE("HybridStack lays blocks out cyclically to a runtime depth", "[stack]") {
@@ -60,8 +76,7 @@ TEST_CASE("HybridStack lays blocks out cyclically to a runtime depth", "[stack]"
   CHECK(stack.block<2>(0).layer().window() == 6);
 }
 
-TEST_CASE("HybridStack state: per-block states, position, constant size for Samba",
-          "[stack]") {
+TEST_CASE("HybridStack state: per-block states, position, constant size for Samba", "[stack]") {
   using S = presets::Samba<>;
   using L = presets::Llama<>;
   const auto samba = S::random(make_config<S>(tiny_dims(4)), 2);
@@ -105,16 +120,17 @@ TEST_CASE("HybridStack rejects mismatched blocks and states", "[stack]") {
                     "HybridStack: block 1 has d_model 9, block 0 has 8");
   // The user's own layer building order.
   std::vector<index_t> built;
-  const auto s2 = HybridStack<Block, PreNorm<MambaLayer<>>>::build(3, [&]<class T>(std::type_identity<T>, index_t b) {
-    built.push_back(b);
-    if constexpr (std::is_same_v<T, Block>) {
-      return Block::random({{8, 4}}, rng);
-    } else {
-      MambaConfig mc;
-      mc.d_model = 8;
-      return T::random({mc}, rng);
-    }
-  });
+  const auto s2 = HybridStack<Block, PreNorm<MambaLayer<>>>::build(
+      3, [&]<class T>(std::type_identity<T>, index_t b) {
+        built.push_back(b);
+        if constexpr (std::is_same_v<T, Block>) {
+          return Block::random({{8, 4}}, rng);
+        } else {
+          MambaConfig mc;
+          mc.d_model = 8;
+          return T::random({mc}, rng);
+        }
+      });
   CHECK(built == std::vector<index_t>{0, 1, 2});
   CHECK(s2.n_blocks() == 3);
 }

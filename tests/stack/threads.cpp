@@ -25,7 +25,8 @@ TEST_CASE("one stack serves several threads, each with its own state", "[stack][
   std::vector<std::thread> threads;
   for (int i = 0; i < n_threads; ++i)
     threads.emplace_back([&, i] {
-      got[static_cast<std::size_t>(i)] = test::run_chunked(stack, inputs[static_cast<std::size_t>(i)].view<2>({T, 16}), {3});
+      got[static_cast<std::size_t>(i)] =
+          test::run_chunked(stack, inputs[static_cast<std::size_t>(i)].view<2>({T, 16}), {3});
     });
   for (auto& t : threads) t.join();
   for (int i = 0; i < n_threads; ++i)

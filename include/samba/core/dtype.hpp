@@ -26,16 +26,23 @@ struct f16 {
 
 constexpr std::string_view name(dtype t) {
   switch (t) {
-    case dtype::f32: return "f32";
-    case dtype::bf16: return "bf16";
-    case dtype::f16: return "f16";
+    case dtype::f32:
+      return "f32";
+    case dtype::bf16:
+      return "bf16";
+    case dtype::f16:
+      return "f16";
   }
   return "?";
 }
 
-inline std::ostream& operator<<(std::ostream& os, dtype t) { return os << name(t); }
+inline std::ostream& operator<<(std::ostream& os, dtype t) {
+  return os << name(t);
+}
 
-constexpr std::size_t size_of(dtype t) { return t == dtype::f32 ? 4 : 2; }
+constexpr std::size_t size_of(dtype t) {
+  return t == dtype::f32 ? 4 : 2;
+}
 
 template <class T>
 inline constexpr bool is_storage_type_v =
@@ -51,9 +58,13 @@ inline constexpr dtype dtype_of_v = std::is_same_v<T, float>  ? dtype::f32
 
 // --- conversions -------------------------------------------------------------------------------
 
-constexpr float to_float(float x) { return x; }
+constexpr float to_float(float x) {
+  return x;
+}
 
-constexpr float to_float(bf16 x) { return std::bit_cast<float>(std::uint32_t{x.bits} << 16); }
+constexpr float to_float(bf16 x) {
+  return std::bit_cast<float>(std::uint32_t{x.bits} << 16);
+}
 
 constexpr float to_float(f16 x) {
   const std::uint32_t sign = std::uint32_t{x.bits & 0x8000u} << 16;
@@ -92,9 +103,9 @@ constexpr f16 from_float<f16>(float x) {
   const std::uint32_t u = std::bit_cast<std::uint32_t>(x);
   const auto sign = static_cast<std::uint16_t>((u >> 16) & 0x8000u);
   const std::uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return f16{static_cast<std::uint16_t>(sign | 0x7e00u)};  // nan
+  if (a > 0x7f800000u) return f16{static_cast<std::uint16_t>(sign | 0x7e00u)};   // nan
   if (a >= 0x477ff000u) return f16{static_cast<std::uint16_t>(sign | 0x7c00u)};  // rounds to inf
-  if (a >= 0x38800000u) {  // normal half
+  if (a >= 0x38800000u) {                                                        // normal half
     const std::uint32_t rounding = 0xfffu + ((a >> 13) & 1u);
     return f16{static_cast<std::uint16_t>(sign | ((a - 0x38000000u + rounding) >> 13))};
   }

@@ -2,7 +2,8 @@
 //
 //   TensorView<T, Rank>  non-owning: pointer + shape + strides (in elements). What kernels take.
 //   HostBuffer<T>        owning, mutable, 64-byte aligned host memory (states, scratch, outputs).
-//   Tensor<T>            owning, immutable and cheap to copy: a shape plus shared read-only storage.
+//   Tensor<T>            owning, immutable and cheap to copy: a shape plus shared read-only
+//   storage.
 //                        Layer weights are Tensors, so one set of weights serves many threads.
 //
 // Nothing here depends on Eigen; the CPU backend turns views into Eigen::Map (cpu/eigen.hpp).
@@ -38,7 +39,8 @@ inline constexpr std::size_t max_rank = 4;
 class Shape {
  public:
   Shape() = default;
-  Shape(std::initializer_list<index_t> dims) : Shape(std::span<const index_t>(dims.begin(), dims.size())) {}
+  Shape(std::initializer_list<index_t> dims)
+      : Shape(std::span<const index_t>(dims.begin(), dims.size())) {}
   explicit Shape(std::span<const index_t> dims) {
     detail::check(dims.size() <= max_rank, "Shape: rank ", dims.size(), " exceeds the maximum of ",
                   max_rank);
@@ -55,7 +57,8 @@ class Shape {
     return n;
   }
   friend bool operator==(const Shape& a, const Shape& b) {
-    return a.rank_ == b.rank_ && std::equal(a.dims_.begin(), a.dims_.begin() + a.rank_, b.dims_.begin());
+    return a.rank_ == b.rank_ &&
+           std::equal(a.dims_.begin(), a.dims_.begin() + a.rank_, b.dims_.begin());
   }
   friend std::ostream& operator<<(std::ostream& os, const Shape& s) {
     os << '[';
@@ -86,12 +89,13 @@ class TensorView {
       detail::check(shape_[i] >= 0, "TensorView: negative extent ", shape_[i], " in dimension ", i);
   }
   // Contiguous, row-major.
-  TensorView(T* data, std::array<index_t, Rank> shape) : TensorView(data, shape, row_major(shape)) {}
+  TensorView(T* data, std::array<index_t, Rank> shape)
+      : TensorView(data, shape, row_major(shape)) {}
 
   // A view of const elements from a view of mutable ones.
   template <class U>
-    requires(std::is_const_v<T> && std::is_same_v<std::remove_const_t<T>, U>)
-  TensorView(const TensorView<U, Rank>& other)  // NOLINT(google-explicit-constructor)
+  requires(std::is_const_v<T>&& std::is_same_v<std::remove_const_t<T>, U>)
+      TensorView(const TensorView<U, Rank>& other)  // NOLINT(google-explicit-constructor)
       : data_(other.data()), shape_(other.shape()), strides_(other.strides()) {}
 
   static std::array<index_t, Rank> row_major(const std::array<index_t, Rank>& shape) {
@@ -120,8 +124,7 @@ class TensorView {
   bool is_contiguous() const { return strides_ == row_major(shape_); }
 
   template <class... I>
-    requires(sizeof...(I) == Rank)
-  T& operator()(I... idx) const {
+  requires(sizeof...(I) == Rank) T& operator()(I... idx) const {
     const std::array<index_t, Rank> i{static_cast<index_t>(idx)...};
     index_t off = 0;
     for (std::size_t d = 0; d < Rank; ++d) off += i[d] * strides_[d];
@@ -167,7 +170,8 @@ struct aligned_free {
 // Owning, mutable, zero-initialised, 64-byte aligned host memory.
 template <class T>
 class HostBuffer {
-  static_assert(std::is_trivially_copyable_v<T>, "HostBuffer holds trivially copyable elements only");
+  static_assert(std::is_trivially_copyable_v<T>,
+                "HostBuffer holds trivially copyable elements only");
 
  public:
   HostBuffer() = default;
@@ -187,7 +191,8 @@ class HostBuffer {
     if (this != &o) *this = HostBuffer(o);
     return *this;
   }
-  HostBuffer(HostBuffer&& o) noexcept : data_(std::move(o.data_)), size_(std::exchange(o.size_, 0)) {}
+  HostBuffer(HostBuffer&& o) noexcept
+      : data_(std::move(o.data_)), size_(std::exchange(o.size_, 0)) {}
   HostBuffer& operator=(HostBuffer&& o) noexcept {
     data_ = std::move(o.data_);
     size_ = std::exchange(o.size_, 0);
@@ -232,9 +237,9 @@ class HostBuffer {
 
 // --- Tensor ------------------------------------------------------------------------------------
 
-// An immutable tensor: shape + shared read-only storage. Copies share the storage, so weights can be
-// handed to many layers, sessions and threads. The storage may be owned (built from a HostBuffer)
-// or borrowed from an owner that keeps it alive (an mmap'ed checkpoint, later).
+// An immutable tensor: shape + shared read-only storage. Copies share the storage, so weights can
+// be handed to many layers, sessions and threads. The storage may be owned (built from a
+// HostBuffer) or borrowed from an owner that keeps it alive (an mmap'ed checkpoint, later).
 template <StorageType T>
 class Tensor {
  public:
@@ -257,7 +262,8 @@ class Tensor {
     detail::check(static_cast<index_t>(values.size()) == shape.numel(), "Tensor: shape ", shape,
                   " needs ", shape.numel(), " values, got ", values.size());
     HostBuffer<T> buf(shape.numel());
-    for (std::size_t i = 0; i < values.size(); ++i) buf[static_cast<index_t>(i)] = from_float<T>(to_float(values[i]));
+    for (std::size_t i = 0; i < values.size(); ++i)
+      buf[static_cast<index_t>(i)] = from_float<T>(to_float(values[i]));
     return Tensor(shape, std::move(buf));
   }
 
@@ -271,7 +277,8 @@ class Tensor {
 
   template <std::size_t Rank>
   TensorView<const T, Rank> view() const {
-    detail::check(shape_.rank() == Rank, "Tensor: a rank-", Rank, " view of a tensor of shape ", shape_);
+    detail::check(shape_.rank() == Rank, "Tensor: a rank-", Rank, " view of a tensor of shape ",
+                  shape_);
     std::array<index_t, Rank> s{};
     for (std::size_t i = 0; i < Rank; ++i) s[i] = shape_[i];
     return {data(), s};
@@ -296,8 +303,8 @@ class Tensor {
   std::shared_ptr<const T> data_;
 };
 
-// Checks that a named tensor has the expected shape: "MambaLayer: tensor 'in_proj' has shape [6, 4],
-// expected [16, 4]".
+// Checks that a named tensor has the expected shape: "MambaLayer: tensor 'in_proj' has shape [6,
+// 4], expected [16, 4]".
 template <StorageType T>
 void check_shape(const Tensor<T>& t, std::string_view layer, std::string_view tensor_name,
                  const Shape& expected) {

@@ -25,8 +25,8 @@ namespace cpu_detail {
 // Rotates the first `rotary_dims` dims of each head of `rows` in place (rotate-half RoPE); row t
 // is the token at absolute position p0 + t. The angle is formed in double so that positions in the
 // millions keep full f32 accuracy.
-inline void apply_rope(MatrixView<float> rows, index_t n_heads, index_t head_dim, index_t rotary_dims,
-                       double base, index_t p0) {
+inline void apply_rope(MatrixView<float> rows, index_t n_heads, index_t head_dim,
+                       index_t rotary_dims, double base, index_t p0) {
   const index_t half = rotary_dims / 2;
   if (half == 0) return;
   std::vector<double> inv_freq(static_cast<std::size_t>(half));
@@ -59,7 +59,8 @@ struct AttentionKernel<cpu, W, Kind> {
   static constexpr index_t query_tile = 64;
 
   static void forward(const Layer& layer, std::span<State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
+                      std::span<const index_t> lengths, ConstMatrixView<float> x,
+                      MatrixView<float> y) {
     const index_t T = x.rows();
     if (T == 0) return;
     const auto& c = layer.config();
@@ -71,8 +72,10 @@ struct AttentionKernel<cpu, W, Kind> {
     cpu_detail::linear(x, layer.weights().wk, k.view<2>({T, kvd}));
     cpu_detail::linear(x, layer.weights().wv, v.view<2>({T, kvd}));
     cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      cpu_detail::apply_rope(q.view<2>({T, qd}).slice(r0, len), nh, hd, rd, c.rope_base, st.position);
-      cpu_detail::apply_rope(k.view<2>({T, kvd}).slice(r0, len), nkv, hd, rd, c.rope_base, st.position);
+      cpu_detail::apply_rope(q.view<2>({T, qd}).slice(r0, len), nh, hd, rd, c.rope_base,
+                             st.position);
+      cpu_detail::apply_rope(k.view<2>({T, kvd}).slice(r0, len), nkv, hd, rd, c.rope_base,
+                             st.position);
       attend(layer, st, q.data() + r0 * qd, k.data() + r0 * kvd, v.data() + r0 * kvd, len,
              attn.data() + r0 * qd);
     });
@@ -82,8 +85,8 @@ struct AttentionKernel<cpu, W, Kind> {
   // One sequence's chunk of T tokens (rows of q [T, q_dim], k and v [T, kv_dim], RoPE applied):
   // out [T, q_dim] = the attention of each query over the keys its window sees; then the chunk's
   // keys and values join the cache.
-  static void attend(const Layer& layer, State& state, const float* q, const float* k, const float* v,
-                     index_t T, float* out) {
+  static void attend(const Layer& layer, State& state, const float* q, const float* k,
+                     const float* v, index_t T, float* out) {
     const auto& c = layer.config();
     const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
     const index_t qd = c.q_dim(), kvd = c.kv_dim(), window = layer.window();
@@ -114,8 +117,10 @@ struct AttentionKernel<cpu, W, Kind> {
       for (index_t h = 0; h < nh; ++h) {
         const index_t g = h / group;
         cpu_detail::ConstMatrixMap Q(q + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
-        cpu_detail::ConstMatrixMap K(keys.data() + j0 * kvd + g * hd, j1 - j0, hd, Eigen::OuterStride<>(kvd));
-        cpu_detail::ConstMatrixMap V(values.data() + j0 * kvd + g * hd, j1 - j0, hd, Eigen::OuterStride<>(kvd));
+        cpu_detail::ConstMatrixMap K(keys.data() + j0 * kvd + g * hd, j1 - j0, hd,
+                                     Eigen::OuterStride<>(kvd));
+        cpu_detail::ConstMatrixMap V(values.data() + j0 * kvd + g * hd, j1 - j0, hd,
+                                     Eigen::OuterStride<>(kvd));
         cpu_detail::MatrixMap O(out + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
         scores.noalias() = (Q * K.transpose()) * scale;
         for (index_t i = i0; i < i1; ++i) {

@@ -15,11 +15,13 @@ using ConstMatrixMap = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::Oute
 // A row-major view with contiguous rows as an Eigen matrix, without copying.
 inline MatrixMap as_eigen(MatrixView<float> v) {
   detail::check(v.rows() == 0 || v.stride(1) == 1, "as_eigen: rows must be contiguous");
-  return {v.data(), v.rows(), v.cols(), Eigen::OuterStride<>(std::max<index_t>(v.stride(0), v.cols()))};
+  return {v.data(), v.rows(), v.cols(),
+          Eigen::OuterStride<>(std::max<index_t>(v.stride(0), v.cols()))};
 }
 inline ConstMatrixMap as_eigen(ConstMatrixView<float> v) {
   detail::check(v.rows() == 0 || v.stride(1) == 1, "as_eigen: rows must be contiguous");
-  return {v.data(), v.rows(), v.cols(), Eigen::OuterStride<>(std::max<index_t>(v.stride(0), v.cols()))};
+  return {v.data(), v.rows(), v.cols(),
+          Eigen::OuterStride<>(std::max<index_t>(v.stride(0), v.cols()))};
 }
 
 }  // namespace samba::cpu_detail

@@ -15,8 +15,8 @@ namespace samba::cpu_detail {
 template <StorageType W>
 void linear(ConstMatrixView<float> x, const Tensor<W>& w, MatrixView<float> y) {
   const index_t out = w.shape()[0], in = w.shape()[1];
-  detail::check(x.cols() == in && y.cols() == out && x.rows() == y.rows(),
-                "linear: x ", x.dyn_shape(), " · Wᵀ with W ", w.shape(), " into y ", y.dyn_shape());
+  detail::check(x.cols() == in && y.cols() == out && x.rows() == y.rows(), "linear: x ",
+                x.dyn_shape(), " · Wᵀ with W ", w.shape(), " into y ", y.dyn_shape());
   if (x.rows() == 0) return;
   auto X = as_eigen(x);
   auto Y = as_eigen(y);

@@ -20,7 +20,8 @@ struct MambaKernel<cpu, W> {
   using State = typename Layer::State;
 
   static void forward(const Layer& layer, std::span<State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
+                      std::span<const index_t> lengths, ConstMatrixView<float> x,
+                      MatrixView<float> y) {
     const index_t T = x.rows();
     if (T == 0) return;
     const auto& c = layer.config();
@@ -43,7 +44,8 @@ struct MambaKernel<cpu, W> {
     // (δ, B, C) = x_proj · u';  Δ = softplus(dt_proj · δ + dt_bias)
     const index_t xw = r + 2 * n;
     HostBuffer<float> xdbl(T * xw), delta(T * di);
-    cpu_detail::linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj, xdbl.view<2>({T, xw}));
+    cpu_detail::linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj,
+                       xdbl.view<2>({T, xw}));
     cpu_detail::linear(ConstMatrixView<float>(xdbl.data(), {T, r}, {xw, 1}), w.dt_proj,
                        delta.view<2>({T, di}));
     const float* dt_bias = w.dt_bias.data();
@@ -61,14 +63,14 @@ struct MambaKernel<cpu, W> {
     cpu_detail::linear(ConstMatrixView<float>(gated.data(), {T, di}), w.out_proj, y);
   }
 
-  // out[t, c] = silu(bias[c] + Σ_k w[c, k] · u[t − (K−1) + k, c]); inputs before the chunk come from
-  // state.conv, which is then advanced to hold the chunk's last K − 1 inputs.
+  // out[t, c] = silu(bias[c] + Σ_k w[c, k] · u[t − (K−1) + k, c]); inputs before the chunk come
+  // from state.conv, which is then advanced to hold the chunk's last K − 1 inputs.
   static void causal_conv_silu(const Layer& layer, State& state, ConstMatrixView<float> u,
                                MatrixView<float> out) {
     const index_t T = u.rows(), di = layer.config().d_inner(), K = layer.config().d_conv;
     const float* cw = layer.weights().conv_weight.data();
     const float* cb = layer.weights().conv_bias.data();
-    float* hist = state.conv.data();  // [K − 1, di]
+    float* hist = state.conv.data();           // [K − 1, di]
     auto input = [&](index_t s, index_t ch) {  // s: time relative to the chunk start, may be < 0
       return s >= 0 ? u(s, ch) : hist[(K - 1 + s) * di + ch];
     };
@@ -84,7 +86,8 @@ struct MambaKernel<cpu, W> {
     for (index_t j = 0; j < K - 1; ++j) {
       const index_t s = T - (K - 1) + j;  // relative time of history row j
       if (s < 0) {
-        std::copy_n(hist + (K - 1 + s) * di, di, hist + j * di);  // from row T + j > j: rows only move up
+        std::copy_n(hist + (K - 1 + s) * di, di,
+                    hist + j * di);  // from row T + j > j: rows only move up
       } else {
         for (index_t ch = 0; ch < di; ++ch) hist[j * di + ch] = u(s, ch);
       }
@@ -94,7 +97,8 @@ struct MambaKernel<cpu, W> {
   // h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u'_t;  y_t = (C_t · h_t + D ⊙ u'_t) ⊙ silu(z_t).
   // bc points at B_0 (C_0 = B_0 + d_state); rows of B and C are bc_stride apart.
   static void selective_scan(const Layer& layer, State& state, const float* uc, const float* delta,
-                             const float* bc, index_t bc_stride, ConstMatrixView<float> z, float* out) {
+                             const float* bc, index_t bc_stride, ConstMatrixView<float> z,
+                             float* out) {
     const index_t T = z.rows(), di = layer.config().d_inner(), n = layer.config().d_state;
     const float* A = layer.A().data();
     const float* D = layer.weights().D.data();

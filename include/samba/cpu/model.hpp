@@ -43,7 +43,8 @@ struct ModelKernel<cpu, W> {
     }
     HostBuffer<float> normed(sel.rows() * d);
     model.final_norm().forward(sel, normed.view<2>({sel.rows(), d}));
-    cpu_detail::linear(ConstMatrixView<float>(normed.view<2>({sel.rows(), d})), model.head(), logits);
+    cpu_detail::linear(ConstMatrixView<float>(normed.view<2>({sel.rows(), d})), model.head(),
+                       logits);
   }
 };
 

@@ -11,11 +11,13 @@ template <>
 struct PreNormKernel<cpu> {
   template <class Block>
   static void forward(const Block& block, std::span<typename Block::State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
+                      std::span<const index_t> lengths, ConstMatrixView<float> x,
+                      MatrixView<float> y) {
     const index_t T = x.rows(), d = block.d_model();
     HostBuffer<float> normed(T * d);
     block.norm().forward(x, normed.view<2>({T, d}));
-    forward_batch(block.layer(), states, lengths, ConstMatrixView<float>(normed.view<2>({T, d})), y);
+    forward_batch(block.layer(), states, lengths, ConstMatrixView<float>(normed.view<2>({T, d})),
+                  y);
     for (index_t t = 0; t < T; ++t) {
       const float* xr = x.row(t);
       float* yr = y.row(t);

@@ -48,7 +48,9 @@ struct AttentionConfig {
   index_t resolved_head_dim() const {
     return head_dim > 0 ? head_dim : (n_heads > 0 ? d_model / n_heads : 0);
   }
-  index_t resolved_rotary_dims() const { return rotary_dims < 0 ? resolved_head_dim() : rotary_dims; }
+  index_t resolved_rotary_dims() const {
+    return rotary_dims < 0 ? resolved_head_dim() : rotary_dims;
+  }
   index_t q_dim() const { return n_heads * resolved_head_dim(); }
   index_t kv_dim() const { return resolved_n_kv_heads() * resolved_head_dim(); }
 
@@ -57,18 +59,21 @@ struct AttentionConfig {
         kind == AttentionKind::sliding_window ? "SlidingWindowAttention" : "CausalAttention";
     detail::check_positive(layer, "d_model", d_model);
     detail::check_positive(layer, "n_heads", n_heads);
-    detail::check(n_kv_heads >= 0, layer, ": n_kv_heads must be > 0 (or 0 for n_heads), got ", n_kv_heads);
+    detail::check(n_kv_heads >= 0, layer, ": n_kv_heads must be > 0 (or 0 for n_heads), got ",
+                  n_kv_heads);
     detail::check(n_heads % resolved_n_kv_heads() == 0, layer, ": n_heads (", n_heads,
                   ") must be divisible by n_kv_heads (", resolved_n_kv_heads(), ")");
     detail::check(head_dim >= 0, layer, ": head_dim must be > 0 (or 0 for d_model / n_heads), got ",
                   head_dim);
-    detail::check(head_dim > 0 || d_model % n_heads == 0, layer, ": head_dim not given and d_model (",
-                  d_model, ") is not divisible by n_heads (", n_heads, ")");
+    detail::check(head_dim > 0 || d_model % n_heads == 0, layer,
+                  ": head_dim not given and d_model (", d_model, ") is not divisible by n_heads (",
+                  n_heads, ")");
     const index_t rd = resolved_rotary_dims();
     detail::check(rd >= 0 && rd <= resolved_head_dim() && rd % 2 == 0, layer,
-                  ": rotary_dims must be even and in [0, head_dim = ", resolved_head_dim(), "], got ", rd);
-    detail::check(rope_base > 0.0 && std::isfinite(rope_base), layer, ": rope_base must be > 0, got ",
-                  rope_base);
+                  ": rotary_dims must be even and in [0, head_dim = ", resolved_head_dim(),
+                  "], got ", rd);
+    detail::check(rope_base > 0.0 && std::isfinite(rope_base), layer,
+                  ": rope_base must be > 0, got ", rope_base);
     if (kind == AttentionKind::sliding_window)
       detail::check(window > 0, layer, ": window must be > 0, got ", window);
   }
@@ -95,7 +100,8 @@ struct AttentionWeights {
 
 template <class B, StorageType W, AttentionKind Kind>
 struct AttentionKernel {
-  static_assert(detail::dependent_false<B>, "Attention: no kernel for this backend (include samba/samba.hpp)");
+  static_assert(detail::dependent_false<B>,
+                "Attention: no kernel for this backend (include samba/samba.hpp)");
 };
 
 template <class B, StorageType W, AttentionKind Kind>
@@ -146,7 +152,8 @@ class Attention {
   index_t d_model() const { return config_.d_model; }
   // Keys a query may see, itself included.
   index_t window() const {
-    return Kind == AttentionKind::sliding_window ? config_.window : std::numeric_limits<index_t>::max();
+    return Kind == AttentionKind::sliding_window ? config_.window
+                                                 : std::numeric_limits<index_t>::max();
   }
 
   State make_state() const {
@@ -176,8 +183,9 @@ class Attention {
   void check_state(const State& s) const {
     detail::check(s.kv_dim == config_.kv_dim() && s.max_rows == window() &&
                       s.k.size() == s.capacity * s.kv_dim && s.v.size() == s.capacity * s.kv_dim,
-                  name, ": state of a layer with kv_dim ", s.kv_dim, " and cache limit ", s.max_rows,
-                  " used with a layer with kv_dim ", config_.kv_dim(), " and cache limit ", window());
+                  name, ": state of a layer with kv_dim ", s.kv_dim, " and cache limit ",
+                  s.max_rows, " used with a layer with kv_dim ", config_.kv_dim(),
+                  " and cache limit ", window());
   }
 
  private:

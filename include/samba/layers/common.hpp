@@ -13,7 +13,8 @@ namespace samba::detail {
 inline void check_activations(std::string_view layer, ConstMatrixView<float> x, index_t d_in,
                               MatrixView<float> y, index_t d_out) {
   check(x.cols() == d_in, layer, ": input has ", x.cols(), " features per token, expected ", d_in);
-  check(y.cols() == d_out, layer, ": output has ", y.cols(), " features per token, expected ", d_out);
+  check(y.cols() == d_out, layer, ": output has ", y.cols(), " features per token, expected ",
+        d_out);
   check(x.rows() == y.rows(), layer, ": input has ", x.rows(), " tokens but output has ", y.rows());
   check(x.rows() == 0 || (x.stride(1) == 1 && x.stride(0) >= d_in), layer,
         ": input rows must be contiguous (stride ", x.stride(1), ")");
@@ -28,8 +29,8 @@ inline void check_activations(std::string_view layer, ConstMatrixView<float> x, 
   }
 }
 
-// A ragged batch: sequence s owns the next lengths[s] rows of x and y, in order, and carries its own
-// state. Checks that the pieces fit together and that no state appears twice.
+// A ragged batch: sequence s owns the next lengths[s] rows of x and y, in order, and carries its
+// own state. Checks that the pieces fit together and that no state appears twice.
 template <class State>
 void check_batch(std::string_view layer, std::span<State* const> states,
                  std::span<const index_t> lengths, index_t rows) {
@@ -41,10 +42,11 @@ void check_batch(std::string_view layer, std::span<State* const> states,
     check(lengths[s] >= 0, layer, ": sequence ", s, " has negative length ", lengths[s]);
     total += lengths[s];
     for (std::size_t r = 0; r < s; ++r)
-      check(states[r] != states[s], layer, ": sequences ", r, " and ", s, " of a batch share one state");
+      check(states[r] != states[s], layer, ": sequences ", r, " and ", s,
+            " of a batch share one state");
   }
-  check(total == rows, layer, ": the sequence lengths add up to ", total, " tokens but the input has ",
-        rows);
+  check(total == rows, layer, ": the sequence lengths add up to ", total,
+        " tokens but the input has ", rows);
 }
 
 inline void check_positive(std::string_view layer, std::string_view what, index_t value) {

@@ -17,8 +17,8 @@
 // does not depend on how many tokens the sequence has seen. Carrying it between calls makes any
 // split of a sequence into chunks produce the same output as one call.
 //
-// Projection matrices are stored as W (f32, bf16, f16); the small per-channel tensors (conv, biases,
-// A_log, D) are always f32.
+// Projection matrices are stored as W (f32, bf16, f16); the small per-channel tensors (conv,
+// biases, A_log, D) are always f32.
 #pragma once
 
 #include <cmath>
@@ -93,14 +93,15 @@ struct MambaWeights {
   template <StorageType U>
   MambaWeights<U> to() const {
     return {in_proj.template to<U>(), conv_weight, conv_bias, x_proj.template to<U>(),
-            dt_proj.template to<U>(),  dt_bias,     A_log,     D,
+            dt_proj.template to<U>(), dt_bias,     A_log,     D,
             out_proj.template to<U>()};
   }
 };
 
 template <class B, StorageType W>
 struct MambaKernel {
-  static_assert(detail::dependent_false<B>, "MambaLayer: no kernel for this backend (include samba/samba.hpp)");
+  static_assert(detail::dependent_false<B>,
+                "MambaLayer: no kernel for this backend (include samba/samba.hpp)");
 };
 
 template <class B = cpu, StorageType W = float>
@@ -114,12 +115,14 @@ class MambaLayer {
   // Per-sequence state: constant size, whatever the sequence length.
   struct State {
     index_t d_inner = 0, d_state = 0, d_conv = 0;
-    typename B::template buffer<float> conv;  // [d_conv − 1, d_inner]: the last inputs u, oldest first
-    typename B::template buffer<float> ssm;   // [d_inner, d_state]: h
+    typename B::template buffer<float>
+        conv;  // [d_conv − 1, d_inner]: the last inputs u, oldest first
+    typename B::template buffer<float> ssm;  // [d_inner, d_state]: h
     std::size_t bytes() const { return conv.bytes() + ssm.bytes(); }
   };
 
-  MambaLayer(const Config& config, Weights weights) : config_(config), weights_(std::move(weights)) {
+  MambaLayer(const Config& config, Weights weights)
+      : config_(config), weights_(std::move(weights)) {
     config_.validate();
     const index_t di = config_.d_inner(), r = config_.resolved_dt_rank(), n = config_.d_state;
     check_shape(weights_.in_proj, "MambaLayer", "in_proj", {2 * di, config_.d_model});
@@ -148,9 +151,9 @@ class MambaLayer {
   const Tensor<float>& A() const { return A_; }  // −exp(A_log), [d_inner, d_state]
   std::size_t parameter_count() const {
     const auto& w = weights_;
-    return static_cast<std::size_t>(w.in_proj.numel() + w.conv_weight.numel() + w.conv_bias.numel() +
-                                    w.x_proj.numel() + w.dt_proj.numel() + w.dt_bias.numel() +
-                                    w.A_log.numel() + w.D.numel() + w.out_proj.numel());
+    return static_cast<std::size_t>(
+        w.in_proj.numel() + w.conv_weight.numel() + w.conv_bias.numel() + w.x_proj.numel() +
+        w.dt_proj.numel() + w.dt_bias.numel() + w.A_log.numel() + w.D.numel() + w.out_proj.numel());
   }
   index_t d_model() const { return config_.d_model; }
 

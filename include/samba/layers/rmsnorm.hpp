@@ -21,7 +21,8 @@ struct RMSNormConfig {
 
   void validate() const {
     detail::check_positive("RMSNorm", "d_model", d_model);
-    detail::check(eps >= 0.0f && std::isfinite(eps), "RMSNorm: eps must be finite and >= 0, got ", eps);
+    detail::check(eps >= 0.0f && std::isfinite(eps), "RMSNorm: eps must be finite and >= 0, got ",
+                  eps);
   }
 };
 
@@ -43,7 +44,8 @@ struct RMSNormWeights {
 
 template <class B>
 struct RMSNormKernel {
-  static_assert(detail::dependent_false<B>, "RMSNorm: no kernel for this backend (include samba/samba.hpp)");
+  static_assert(detail::dependent_false<B>,
+                "RMSNorm: no kernel for this backend (include samba/samba.hpp)");
 };
 
 template <class B = cpu>

@@ -44,7 +44,8 @@ struct SwiGLUWeights {
 
 template <class B, StorageType W>
 struct SwiGLUKernel {
-  static_assert(detail::dependent_false<B>, "SwiGLU: no kernel for this backend (include samba/samba.hpp)");
+  static_assert(detail::dependent_false<B>,
+                "SwiGLU: no kernel for this backend (include samba/samba.hpp)");
 };
 
 template <class B = cpu, StorageType W = float>
@@ -72,7 +73,8 @@ class SwiGLU {
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
   std::size_t parameter_count() const {
-    return static_cast<std::size_t>(weights_.gate.numel() + weights_.up.numel() + weights_.down.numel());
+    return static_cast<std::size_t>(weights_.gate.numel() + weights_.up.numel() +
+                                    weights_.down.numel());
   }
   index_t d_model() const { return config_.d_model; }
   State make_state() const { return {}; }

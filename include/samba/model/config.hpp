@@ -47,7 +47,8 @@ class JsonConfig {
   // An integer ≥ min (JSON integers only: 3.5 or "3" are errors).
   index_t integer(const std::string& key, index_t min = 1) const {
     const auto& v = at(key);
-    detail::check(v.is_number_integer(), source_, ": '", key, "' must be an integer, got ", v.dump());
+    detail::check(v.is_number_integer(), source_, ": '", key, "' must be an integer, got ",
+                  v.dump());
     const auto value = v.get<std::int64_t>();
     detail::check(value >= min, source_, ": '", key, "' must be >= ", min, ", got ", value);
     return static_cast<index_t>(value);
@@ -63,7 +64,9 @@ class JsonConfig {
     detail::check(std::isfinite(value), source_, ": '", key, "' must be finite");
     return value;
   }
-  double number(const std::string& key, double fallback) const { return has(key) ? number(key) : fallback; }
+  double number(const std::string& key, double fallback) const {
+    return has(key) ? number(key) : fallback;
+  }
 
   bool boolean(const std::string& key, bool fallback) const {
     if (!has(key)) return fallback;
@@ -75,7 +78,8 @@ class JsonConfig {
   const nlohmann::json& json() const { return json_; }
 
  private:
-  JsonConfig(nlohmann::json j, std::string source) : json_(std::move(j)), source_(std::move(source)) {}
+  JsonConfig(nlohmann::json j, std::string source)
+      : json_(std::move(j)), source_(std::move(source)) {}
 
   const nlohmann::json& at(const std::string& key) const {
     detail::check(has(key), source_, ": '", key, "' is missing");

@@ -32,8 +32,8 @@ struct ModelInfo {
 class SequenceState {
  public:
   virtual ~SequenceState() = default;
-  virtual index_t position() const = 0;    // tokens seen
-  virtual std::size_t bytes() const = 0;   // memory held
+  virtual index_t position() const = 0;                      // tokens seen
+  virtual std::size_t bytes() const = 0;                     // memory held
   virtual std::unique_ptr<SequenceState> clone() const = 0;  // a snapshot
 };
 
@@ -43,9 +43,9 @@ class LanguageModel {
   virtual const ModelInfo& info() const = 0;
   virtual std::unique_ptr<SequenceState> make_state() const = 0;
   // See Model::forward_batch.
-  virtual void forward_batch(std::span<SequenceState* const> states, std::span<const index_t> lengths,
-                             std::span<const std::int32_t> tokens, MatrixView<float> logits,
-                             LogitsFor which) const = 0;
+  virtual void forward_batch(std::span<SequenceState* const> states,
+                             std::span<const index_t> lengths, std::span<const std::int32_t> tokens,
+                             MatrixView<float> logits, LogitsFor which) const = 0;
   // The same state's bytes right after make_state(), for reporting.
   std::size_t fresh_state_bytes() const { return make_state()->bytes(); }
 };

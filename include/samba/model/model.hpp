@@ -23,7 +23,8 @@ enum class LogitsFor { every_token, last_token };
 
 template <class B, StorageType W>
 struct ModelKernel {
-  static_assert(detail::dependent_false<B>, "Model: no kernel for this backend (include samba/samba.hpp)");
+  static_assert(detail::dependent_false<B>,
+                "Model: no kernel for this backend (include samba/samba.hpp)");
 };
 
 template <class Stack, StorageType W = float>
@@ -46,15 +47,15 @@ class Model {
     detail::check(vocab_size_ > 0, "Model: vocab_size must be > 0, got ", vocab_size_);
     detail::check(embedding_.shape().rank() == 2 && embedding_.shape()[1] == d &&
                       embedding_.shape()[0] >= vocab_size_,
-                  "Model: tensor 'embedding' has shape ", embedding_.shape(), ", expected [>= ",
-                  vocab_size_, ", ", d, "]");
-    detail::check(final_norm_.d_model() == d, "Model: final norm has d_model ", final_norm_.d_model(),
-                  ", the stack has ", d);
+                  "Model: tensor 'embedding' has shape ", embedding_.shape(),
+                  ", expected [>= ", vocab_size_, ", ", d, "]");
+    detail::check(final_norm_.d_model() == d, "Model: final norm has d_model ",
+                  final_norm_.d_model(), ", the stack has ", d);
     if (!lm_head_.empty())
       detail::check(lm_head_.shape().rank() == 2 && lm_head_.shape()[1] == d &&
                         lm_head_.shape()[0] >= vocab_size_,
-                    "Model: tensor 'lm_head' has shape ", lm_head_.shape(), ", expected [>= ",
-                    vocab_size_, ", ", d, "]");
+                    "Model: tensor 'lm_head' has shape ", lm_head_.shape(),
+                    ", expected [>= ", vocab_size_, ", ", d, "]");
   }
 
   const Stack& stack() const { return stack_; }
@@ -63,7 +64,7 @@ class Model {
   const Tensor<W>& head() const { return lm_head_.empty() ? embedding_ : lm_head_; }
   bool tied() const { return lm_head_.empty(); }
   index_t d_model() const { return stack_.d_model(); }
-  index_t vocab_size() const { return vocab_size_; }     // valid token ids: [0, vocab_size)
+  index_t vocab_size() const { return vocab_size_; }      // valid token ids: [0, vocab_size)
   index_t n_logits() const { return head().shape()[0]; }  // width of a logits row
   std::size_t parameter_count() const {
     return stack_.parameter_count() + final_norm_.parameter_count() +
@@ -92,7 +93,8 @@ class Model {
     const index_t rows = which == LogitsFor::every_token ? T : static_cast<index_t>(states.size());
     if (which == LogitsFor::last_token)
       for (std::size_t s = 0; s < lengths.size(); ++s)
-        detail::check(lengths[s] > 0, "Model: sequence ", s, " has no tokens, so no last-token logits");
+        detail::check(lengths[s] > 0, "Model: sequence ", s,
+                      " has no tokens, so no last-token logits");
     detail::check(logits.rows() == rows && logits.cols() == n_logits() &&
                       (rows == 0 || logits.stride(1) == 1),
                   "Model: logits buffer is ", logits.dyn_shape(), ", expected [", rows, ", ",

@@ -25,7 +25,8 @@ class Session {
   // How many recent tokens the repetition penalty sees.
   static constexpr std::size_t default_history = 256;
 
-  explicit Session(std::shared_ptr<const LanguageModel> model, std::size_t history = default_history)
+  explicit Session(std::shared_ptr<const LanguageModel> model,
+                   std::size_t history = default_history)
       : model_(std::move(model)), history_limit_(history) {
     detail::check(model_ != nullptr, "Session: no model");
     state_ = model_->make_state();
@@ -90,7 +91,8 @@ class Session {
 
   // One decode step for several sessions of the same model at once (each at its own position):
   // session i is fed tokens[i]. Sessions may differ from call to call (join and leave freely).
-  static void decode_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens) {
+  static void decode_batch(std::span<Session* const> sessions,
+                           std::span<const std::int32_t> tokens) {
     detail::check(sessions.size() == tokens.size(), "Session: decode_batch of ", sessions.size(),
                   " sessions with ", tokens.size(), " tokens");
     if (sessions.empty()) return;
@@ -109,7 +111,8 @@ class Session {
     model.forward_batch(states, lengths, tokens, logits.view<2>({b, n}), LogitsFor::last_token);
     for (std::size_t i = 0; i < sessions.size(); ++i) {
       Session& s = *sessions[i];
-      s.logits_.assign(logits.data() + static_cast<index_t>(i) * n, logits.data() + static_cast<index_t>(i + 1) * n);
+      s.logits_.assign(logits.data() + static_cast<index_t>(i) * n,
+                       logits.data() + static_cast<index_t>(i + 1) * n);
       s.remember(tokens.subspan(i, 1));
     }
   }

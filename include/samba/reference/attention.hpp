@@ -17,7 +17,8 @@ inline void rope(Matrix& m, index_t n_heads, index_t head_dim, index_t rotary_di
   for (index_t t = 0; t < m.rows; ++t)
     for (index_t h = 0; h < n_heads; ++h)
       for (index_t i = 0; i < half; ++i) {
-        const double theta = static_cast<double>(t) * std::pow(base, -2.0 * i / static_cast<double>(rotary_dims));
+        const double theta =
+            static_cast<double>(t) * std::pow(base, -2.0 * i / static_cast<double>(rotary_dims));
         const double a = m(t, h * head_dim + i), b = m(t, h * head_dim + i + half);
         m(t, h * head_dim + i) = a * std::cos(theta) - b * std::sin(theta);
         m(t, h * head_dim + i + half) = b * std::cos(theta) + a * std::sin(theta);
@@ -25,8 +26,10 @@ inline void rope(Matrix& m, index_t n_heads, index_t head_dim, index_t rotary_di
 }
 
 template <StorageType W>
-Matrix attention(const AttentionConfig& c, const AttentionWeights<W>& w, index_t window, const Matrix& x) {
-  const index_t T = x.rows, nh = c.n_heads, nkv = c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
+Matrix attention(const AttentionConfig& c, const AttentionWeights<W>& w, index_t window,
+                 const Matrix& x) {
+  const index_t T = x.rows, nh = c.n_heads, nkv = c.resolved_n_kv_heads(),
+                hd = c.resolved_head_dim();
   Matrix q = linear(x, w.wq), k = linear(x, w.wk);
   const Matrix v = linear(x, w.wv);
   rope(q, nh, hd, c.resolved_rotary_dims(), c.rope_base);
@@ -45,7 +48,8 @@ Matrix attention(const AttentionConfig& c, const AttentionWeights<W>& w, index_t
         p[static_cast<std::size_t>(j)] = s / std::sqrt(static_cast<double>(hd));
         m = std::max(m, p[static_cast<std::size_t>(j)]);
       }
-      for (index_t j = lo; j <= i; ++j) sum += (p[static_cast<std::size_t>(j)] = std::exp(p[static_cast<std::size_t>(j)] - m));
+      for (index_t j = lo; j <= i; ++j)
+        sum += (p[static_cast<std::size_t>(j)] = std::exp(p[static_cast<std::size_t>(j)] - m));
       for (index_t d = 0; d < hd; ++d) {
         double acc = 0.0;
         for (index_t j = lo; j <= i; ++j) acc += p[static_cast<std::size_t>(j)] * v(j, g * hd + d);

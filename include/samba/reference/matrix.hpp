@@ -22,7 +22,9 @@ struct Matrix {
   Matrix() = default;
   Matrix(index_t r, index_t c) : rows(r), cols(c), data(static_cast<std::size_t>(r * c), 0.0) {}
   double& operator()(index_t r, index_t c) { return data[static_cast<std::size_t>(r * cols + c)]; }
-  double operator()(index_t r, index_t c) const { return data[static_cast<std::size_t>(r * cols + c)]; }
+  double operator()(index_t r, index_t c) const {
+    return data[static_cast<std::size_t>(r * cols + c)];
+  }
 
   static Matrix from(ConstMatrixView<float> v) {
     Matrix m(v.rows(), v.cols());
@@ -56,8 +58,14 @@ Matrix linear(const Matrix& x, const Tensor<W>& w) {
   return y;
 }
 
-inline double sigmoid(double a) { return 1.0 / (1.0 + std::exp(-a)); }
-inline double silu(double a) { return a * sigmoid(a); }
-inline double softplus(double a) { return a > 20.0 ? a : std::log1p(std::exp(a)); }
+inline double sigmoid(double a) {
+  return 1.0 / (1.0 + std::exp(-a));
+}
+inline double silu(double a) {
+  return a * sigmoid(a);
+}
+inline double softplus(double a) {
+  return a > 20.0 ? a : std::log1p(std::exp(a));
+}
 
 }  // namespace samba::reference

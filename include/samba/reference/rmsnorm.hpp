@@ -13,7 +13,8 @@ inline Matrix rmsnorm(const RMSNormConfig& c, const RMSNormWeights& w, const Mat
   for (index_t t = 0; t < x.rows; ++t) {
     double ss = 0.0;
     for (index_t i = 0; i < x.cols; ++i) ss += x(t, i) * x(t, i);
-    const double scale = 1.0 / std::sqrt(ss / static_cast<double>(c.d_model) + static_cast<double>(c.eps));
+    const double scale =
+        1.0 / std::sqrt(ss / static_cast<double>(c.d_model) + static_cast<double>(c.eps));
     for (index_t i = 0; i < x.cols; ++i) y(t, i) = x(t, i) * scale * at(w.weight, i);
   }
   return y;

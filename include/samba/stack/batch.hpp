@@ -15,9 +15,9 @@
 namespace samba {
 
 template <class L>
-concept BatchedLayer = Layer<L> && requires(const L& layer, std::span<typename L::State* const> states,
-                                            std::span<const index_t> lengths, ConstMatrixView<float> x,
-                                            MatrixView<float> y) {
+concept BatchedLayer = Layer<L> &&
+    requires(const L& layer, std::span<typename L::State* const> states,
+             std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
   { layer.forward_batch(states, lengths, x, y) } -> std::same_as<void>;
 };
 
@@ -25,13 +25,14 @@ concept BatchedLayer = Layer<L> && requires(const L& layer, std::span<typename L
 // call per sequence otherwise.
 template <Layer L>
 void forward_batch(const L& layer, std::span<typename L::State* const> states,
-                   std::span<const index_t> lengths, ConstMatrixView<float> x, MatrixView<float> y) {
+                   std::span<const index_t> lengths, ConstMatrixView<float> x,
+                   MatrixView<float> y) {
   if constexpr (BatchedLayer<L>) {
     layer.forward_batch(states, lengths, x, y);
   } else {
     detail::check_batch("forward_batch", states, lengths, x.rows());
-    detail::check(x.rows() == y.rows(), "forward_batch: input has ", x.rows(), " rows but output has ",
-                  y.rows());
+    detail::check(x.rows() == y.rows(), "forward_batch: input has ", x.rows(),
+                  " rows but output has ", y.rows());
     if constexpr (std::is_same_v<typename L::State, NoState>) {
       NoState none;
       layer.forward(none, x, y);

@@ -33,16 +33,18 @@ namespace detail {
 // Instantiated once per block type, so a failure names the offending type.
 template <class L>
 struct check_block {
-  static_assert(Layer<L>,
-                "HybridStack: this block type does not model samba::Layer. A layer needs the member "
-                "types Config, State (copyable, with bytes()) and backend_type, and the const members "
-                "d_model(), make_state() and forward(State&, ConstMatrixView<float>, "
-                "MatrixView<float>). See docs/custom_layers.md.");
+  static_assert(
+      Layer<L>,
+      "HybridStack: this block type does not model samba::Layer. A layer needs the member "
+      "types Config, State (copyable, with bytes()) and backend_type, and the const members "
+      "d_model(), make_state() and forward(State&, ConstMatrixView<float>, "
+      "MatrixView<float>). See docs/custom_layers.md.");
 };
 
 template <class... Blocks>
 struct check_blocks {
-  static_assert(sizeof...(Blocks) > 0, "HybridStack: the layer pattern needs at least one block type");
+  static_assert(sizeof...(Blocks) > 0,
+                "HybridStack: the layer pattern needs at least one block type");
   // sizeof needs the complete type, so this instantiates check_block<L> (and its static_assert) for
   // every block type; a static data member's initializer would not be instantiated until used.
   static_assert(((sizeof(check_block<Blocks>) > 0) && ...));
@@ -72,7 +74,7 @@ class HybridStack : detail::check_blocks<Blocks...> {
   using Pattern = std::tuple<Blocks...>;
 
   struct Config {
-    index_t n_blocks = 0;  // total blocks; the pattern repeats cyclically
+    index_t n_blocks = 0;                           // total blocks; the pattern repeats cyclically
     std::tuple<typename Blocks::Config...> blocks;  // one config per pattern slot
   };
 
@@ -102,13 +104,15 @@ class HybridStack : detail::check_blocks<Blocks...> {
 
   // From already-built blocks: slot s holds the blocks s, s + P, s + 2P, ...
   explicit HybridStack(std::tuple<std::vector<Blocks>...> blocks) : blocks_(std::move(blocks)) {
-    std::apply([&](const auto&... slot) { ((n_blocks_ += static_cast<index_t>(slot.size())), ...); },
-               blocks_);
+    std::apply(
+        [&](const auto&... slot) { ((n_blocks_ += static_cast<index_t>(slot.size())), ...); },
+        blocks_);
     detail::check(n_blocks_ > 0, "HybridStack: n_blocks must be > 0, got ", n_blocks_);
     for_each_slot([&]<std::size_t S>() {
       detail::check(static_cast<index_t>(std::get<S>(blocks_).size()) == slot_count(n_blocks_, S),
                     "HybridStack: pattern slot ", S, " has ", std::get<S>(blocks_).size(),
-                    " blocks, but a stack of ", n_blocks_, " blocks needs ", slot_count(n_blocks_, S));
+                    " blocks, but a stack of ", n_blocks_, " blocks needs ",
+                    slot_count(n_blocks_, S));
     });
     d_model_ = std::get<0>(blocks_).front().d_model();
     for_each_block([&](const auto& block, index_t b) {
@@ -165,7 +169,8 @@ class HybridStack : detail::check_blocks<Blocks...> {
   State make_state() const {
     State s;
     for_each_slot([&]<std::size_t S>() {
-      for (const auto& block : std::get<S>(blocks_)) std::get<S>(s.blocks).push_back(block.make_state());
+      for (const auto& block : std::get<S>(blocks_))
+        std::get<S>(s.blocks).push_back(block.make_state());
     });
     return s;
   }
@@ -210,8 +215,8 @@ class HybridStack : detail::check_blocks<Blocks...> {
   void check_state(const State& s) const {
     for_each_slot([&]<std::size_t S>() {
       detail::check(static_cast<index_t>(std::get<S>(s.blocks).size()) == slot_count(n_blocks_, S),
-                    "HybridStack: state made for a stack of another depth (pattern slot ", S, " has ",
-                    std::get<S>(s.blocks).size(), " states, this stack has ",
+                    "HybridStack: state made for a stack of another depth (pattern slot ", S,
+                    " has ", std::get<S>(s.blocks).size(), " states, this stack has ",
                     slot_count(n_blocks_, S), " blocks there)");
     });
   }
@@ -219,8 +224,10 @@ class HybridStack : detail::check_blocks<Blocks...> {
  private:
   template <class F>
   static void for_each_slot(F&& f) {
-    [&]<std::size_t... S>(std::index_sequence<S...>) { (f.template operator()<S>(), ...); }(
-        std::make_index_sequence<pattern_size>{});
+    [&]<std::size_t... S>(std::index_sequence<S...>) {
+      (f.template operator()<S>(), ...);
+    }
+    (std::make_index_sequence<pattern_size>{});
   }
 
   // make.template operator()<S>(b) builds block b, which sits in pattern slot S = b % P.

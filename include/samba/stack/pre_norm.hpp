@@ -18,7 +18,8 @@ namespace samba {
 
 template <class B>
 struct PreNormKernel {
-  static_assert(detail::dependent_false<B>, "PreNorm: no kernel for this backend (include samba/samba.hpp)");
+  static_assert(detail::dependent_false<B>,
+                "PreNorm: no kernel for this backend (include samba/samba.hpp)");
 };
 
 template <Layer L>
@@ -34,13 +35,15 @@ class PreNorm {
   };
 
   PreNorm(Norm norm, L layer) : norm_(std::move(norm)), layer_(std::move(layer)) {
-    detail::check(norm_.d_model() == layer_.d_model(), "PreNorm: norm has d_model ", norm_.d_model(),
-                  " but the layer has d_model ", layer_.d_model());
+    detail::check(norm_.d_model() == layer_.d_model(), "PreNorm: norm has d_model ",
+                  norm_.d_model(), " but the layer has d_model ", layer_.d_model());
   }
 
   // Random weights, for layers that can make random weights of their own (L::random).
-  static PreNorm random(const Config& config, Random& rng)
-    requires requires(const typename L::Config& c) { L::random(c, rng); }
+  static PreNorm random(const Config& config, Random& rng) requires
+      requires(const typename L::Config& c) {
+    L::random(c, rng);
+  }
   {
     L layer = L::random(config.layer, rng);
     const RMSNormConfig nc{layer.d_model(), config.norm_eps};

@@ -29,8 +29,8 @@ template <class B = cpu, StorageType W = float>
 using Samba = HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SwiGLU<B, W>>,
                           PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>
-using MambaSWAMLP =
-    HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+using MambaSWAMLP = HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SlidingWindowAttention<B, W>>,
+                                PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>
 using MambaMLP = HybridStack<PreNorm<MambaLayer<B, W>>, PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>

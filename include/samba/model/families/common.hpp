@@ -1,4 +1,5 @@
-// Pieces shared by the checkpoint families: options, dtype dispatch, blocks built from named tensors.
+// Pieces shared by the checkpoint families: options, dtype dispatch, blocks built from named
+// tensors.
 #pragma once
 
 #include <memory>
@@ -29,9 +30,12 @@ namespace detail {
 template <class F>
 decltype(auto) with_storage_type(dtype t, F&& f) {
   switch (t) {
-    case dtype::bf16: return f.template operator()<bf16>();
-    case dtype::f16: return f.template operator()<f16>();
-    case dtype::f32: break;
+    case dtype::bf16:
+      return f.template operator()<bf16>();
+    case dtype::f16:
+      return f.template operator()<f16>();
+    case dtype::f32:
+      break;
   }
   return f.template operator()<float>();
 }
@@ -42,10 +46,11 @@ inline RMSNorm<cpu> load_norm(SafeTensors& st, const std::string& name, index_t 
 
 // A Mamba mixer under Hugging Face's parameter names (also used by Samba's lit-gpt checkpoints).
 template <StorageType W>
-MambaLayer<cpu, W> load_mamba_mixer(SafeTensors& st, const std::string& prefix, const MambaConfig& c,
-                                    bool conv_bias) {
+MambaLayer<cpu, W> load_mamba_mixer(SafeTensors& st, const std::string& prefix,
+                                    const MambaConfig& c, bool conv_bias) {
   c.validate();
-  const index_t d = c.d_model, di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank(), k = c.d_conv;
+  const index_t d = c.d_model, di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank(),
+                k = c.d_conv;
   MambaWeights<W> w;
   w.in_proj = st.load<W>(prefix + "in_proj.weight", {2 * di, d});
   w.conv_weight = st.load<float>(prefix + "conv1d.weight", {di, 1, k}).reshaped({di, k});

@@ -29,7 +29,8 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
   ac.rope_base = cfg.number("rope_theta", 10000.0);
   check(ac.rope_base > 0, cfg.source(), ": 'rope_theta' must be > 0");
   check(!cfg.has("rope_scaling"), cfg.source(), ": 'rope_scaling' is not supported yet");
-  check(!cfg.boolean("attention_bias", false), cfg.source(), ": 'attention_bias': true is not supported");
+  check(!cfg.boolean("attention_bias", false), cfg.source(),
+        ": 'attention_bias': true is not supported");
   check(!cfg.boolean("mlp_bias", false), cfg.source(), ": 'mlp_bias': true is not supported");
   const std::string act = cfg.string("hidden_act", "silu");
   check(act == "silu", cfg.source(), ": 'hidden_act' must be \"silu\" (SwiGLU), got \"", act, "\"");
@@ -44,7 +45,8 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
       SwiGLUWeights<W> w{st.load<W>(p + "mlp.gate_proj.weight", {mc.d_ff, d}),
                          st.load<W>(p + "mlp.up_proj.weight", {mc.d_ff, d}),
                          st.load<W>(p + "mlp.down_proj.weight", {d, mc.d_ff})};
-      return Block(load_norm(st, p + "post_attention_layernorm.weight", d, eps), L(mc, std::move(w)));
+      return Block(load_norm(st, p + "post_attention_layernorm.weight", d, eps),
+                   L(mc, std::move(w)));
     } else {
       AttentionWeights<W> w{st.load<W>(p + "self_attn.q_proj.weight", {ac.q_dim(), d}),
                             st.load<W>(p + "self_attn.k_proj.weight", {ac.kv_dim(), d}),
@@ -53,14 +55,15 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
       return Block(load_norm(st, p + "input_layernorm.weight", d, eps), L(ac, std::move(w)));
     }
   });
-  Model<Stack, W> model(std::move(stack), vocab, st.load<W>("model.embed_tokens.weight", {vocab, d}),
+  Model<Stack, W> model(std::move(stack), vocab,
+                        st.load<W>("model.embed_tokens.weight", {vocab, d}),
                         load_norm(st, "model.norm.weight", d, eps),
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;
   info.family = family;
   info.pattern = window > 0 ? "LlamaSWA [SWA, MLP]" : "Llama [attention, MLP]";
-  info.dims = format("d_model ", d, ", ", n_layers, " layers, ", ac.n_heads, " heads x ", ac.head_dim,
-                     " (", ac.resolved_n_kv_heads(), " kv), ",
+  info.dims = format("d_model ", d, ", ", n_layers, " layers, ", ac.n_heads, " heads x ",
+                     ac.head_dim, " (", ac.resolved_n_kv_heads(), " kv), ",
                      window > 0 ? format("window ", window, ", ") : std::string(), "MLP ", mc.d_ff,
                      ", rope_theta ", ac.rope_base, ", vocab ", vocab);
   info.bounded_state = window > 0;
@@ -71,9 +74,8 @@ template <StorageType W>
 std::shared_ptr<const LanguageModel> load_llama_family(const JsonConfig& cfg, SafeTensors& st,
                                                        const LoadOptions& options,
                                                        const std::string& family) {
-  const index_t window = family == "mistral" && cfg.has("sliding_window")
-                             ? cfg.integer("sliding_window")
-                             : 0;
+  const index_t window =
+      family == "mistral" && cfg.has("sliding_window") ? cfg.integer("sliding_window") : 0;
   if (window > 0)
     return load_llama_stack<presets::LlamaSWA<cpu, W>, W>(cfg, st, options, family, window);
   return load_llama_stack<presets::Llama<cpu, W>, W>(cfg, st, options, family, 0);

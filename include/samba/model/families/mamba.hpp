@@ -41,7 +41,8 @@ std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, Sa
     return Block(load_norm(st, p + "norm.weight", d, eps),
                  load_mamba_mixer<W>(st, p + "mixer.", mc, conv_bias));
   });
-  Model<Stack, W> model(std::move(stack), vocab, st.load<W>("backbone.embeddings.weight", {vocab, d}),
+  Model<Stack, W> model(std::move(stack), vocab,
+                        st.load<W>("backbone.embeddings.weight", {vocab, d}),
                         load_norm(st, "backbone.norm_f.weight", d, eps),
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;

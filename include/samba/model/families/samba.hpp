@@ -19,7 +19,8 @@ namespace samba::detail {
 
 // Splits lit-gpt's grouped QKV matrix into Wq, Wk, Wv.
 template <StorageType W>
-AttentionWeights<W> split_grouped_qkv(const Tensor<W>& qkv, Tensor<W> proj, const AttentionConfig& c) {
+AttentionWeights<W> split_grouped_qkv(const Tensor<W>& qkv, Tensor<W> proj,
+                                      const AttentionConfig& c) {
   const index_t hs = c.resolved_head_dim(), groups = c.resolved_n_kv_heads(), d = c.d_model;
   const index_t per_group = c.n_heads / groups;
   HostBuffer<W> q(c.q_dim() * d), k(c.kv_dim() * d), v(c.kv_dim() * d);
@@ -30,7 +31,8 @@ AttentionWeights<W> split_grouped_qkv(const Tensor<W>& qkv, Tensor<W> proj, cons
     std::copy_n(src + per_group * head, head, k.data() + g * head);
     std::copy_n(src + (per_group + 1) * head, head, v.data() + g * head);
   }
-  return {Tensor<W>(Shape{c.q_dim(), d}, std::move(q)), Tensor<W>(Shape{c.kv_dim(), d}, std::move(k)),
+  return {Tensor<W>(Shape{c.q_dim(), d}, std::move(q)),
+          Tensor<W>(Shape{c.kv_dim(), d}, std::move(k)),
           Tensor<W>(Shape{c.kv_dim(), d}, std::move(v)), std::move(proj)};
 }
 
@@ -41,8 +43,8 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   const index_t n_layer = cfg.integer("n_layer");
   const index_t vocab = cfg.integer("vocab_size");
   const index_t padded = cfg.integer("padded_vocab_size", vocab, 1);
-  check(padded >= vocab, cfg.source(), ": 'padded_vocab_size' (", padded, ") is smaller than 'vocab_size' (",
-        vocab, ")");
+  check(padded >= vocab, cfg.source(), ": 'padded_vocab_size' (", padded,
+        ") is smaller than 'vocab_size' (", vocab, ")");
   AttentionConfig ac;
   ac.d_model = d;
   ac.n_heads = cfg.integer("n_head");
@@ -52,7 +54,8 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   ac.window = cfg.integer("local_window");
   ac.rope_base = cfg.number("rope_base", 10000.0);
   const double rotary = cfg.number("rotary_percentage", 1.0);
-  check(rotary >= 0.0 && rotary <= 1.0, cfg.source(), ": 'rotary_percentage' must be in [0, 1], got ", rotary);
+  check(rotary >= 0.0 && rotary <= 1.0, cfg.source(),
+        ": 'rotary_percentage' must be in [0, 1], got ", rotary);
   ac.rotary_dims = static_cast<index_t>(rotary * static_cast<double>(ac.head_dim));
   ac.validate(AttentionKind::sliding_window);
   MambaConfig mc;
@@ -73,7 +76,8 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
                          st.load<W>(p + "mlp.swiglu.w3.weight", {d, mlp.d_ff})};
       return Block(load_norm(st, p + "norm_2.weight", d, eps), L(mlp, std::move(w)));
     } else if constexpr (std::is_same_v<L, MambaLayer<cpu, W>>) {
-      return Block(load_norm(st, p + "norm_1.weight", d, eps), load_mamba_mixer<W>(st, p + "attn.", mc, true));
+      return Block(load_norm(st, p + "norm_1.weight", d, eps),
+                   load_mamba_mixer<W>(st, p + "attn.", mc, true));
     } else {
       const index_t rows = (ac.n_heads + 2 * ac.resolved_n_kv_heads()) * ac.head_dim;
       auto w = split_grouped_qkv(st.load<W>(p + "attn.attn.weight", {rows, d}),
@@ -88,11 +92,11 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   info.family = "samba";
   info.pattern = std::is_same_v<Stack, presets::Samba<cpu, W>> ? "Samba [Mamba, MLP, SWA, MLP]"
                                                                : "MambaMLP [Mamba, MLP]";
-  info.dims = format("d_model ", d, ", ", n_layer, " lit-gpt layers (", 2 * n_layer, " blocks), ",
-                     ac.n_heads, " heads x ", ac.head_dim, " (", ac.resolved_n_kv_heads(),
-                     " kv), window ", ac.window, ", rotary dims ", ac.rotary_dims, ", MLP ", mlp.d_ff,
-                     ", Mamba d_inner ", mc.d_inner(), " d_state ", mc.d_state, ", vocab ", vocab,
-                     " (logits ", padded, ")");
+  info.dims =
+      format("d_model ", d, ", ", n_layer, " lit-gpt layers (", 2 * n_layer, " blocks), ",
+             ac.n_heads, " heads x ", ac.head_dim, " (", ac.resolved_n_kv_heads(), " kv), window ",
+             ac.window, ", rotary dims ", ac.rotary_dims, ", MLP ", mlp.d_ff, ", Mamba d_inner ",
+             mc.d_inner(), " d_state ", mc.d_state, ", vocab ", vocab, " (logits ", padded, ")");
   info.bounded_state = true;
   return finish(std::move(model), std::move(info), st, options);
 }
