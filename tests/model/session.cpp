@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <thread>
 
 #include "support.hpp"
 
@@ -155,4 +156,26 @@ TEST_CASE("Session keeps its model alive and rejects bad tokens", "[model][sessi
   Sampler sampler(SamplingParams{});
   CHECK_THROWS_WITH(empty.generate(sampler, 3, [](std::int32_t) { return true; }),
                     Catch::Contains("needs a prompt first"));
+}
+
+TEST_CASE("one loaded model serves sessions on several threads", "[model][session][threads]") {
+  const auto model = load_model(data_dir / "samba_bf16");
+  const index_t vocab = model->info().vocab_size;
+  constexpr int n_threads = 4;
+  std::vector<std::vector<float>> expected(n_threads), got(n_threads);
+  for (int i = 0; i < n_threads; ++i) {
+    Session s(model);
+    s.prefill(tokens(30 + i, vocab, 70 + static_cast<std::uint64_t>(i)), 8);
+    expected[static_cast<std::size_t>(i)].assign(s.logits().begin(), s.logits().end());
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n_threads; ++i)
+    threads.emplace_back([&, i] {
+      Session s(model);
+      s.prefill(tokens(30 + i, vocab, 70 + static_cast<std::uint64_t>(i)), 8);
+      got[static_cast<std::size_t>(i)].assign(s.logits().begin(), s.logits().end());
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < n_threads; ++i)
+    CHECK(got[static_cast<std::size_t>(i)] == expected[static_cast<std::size_t>(i)]);
 }

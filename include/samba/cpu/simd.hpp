@@ -1,0 +1,86 @@
+// A fast f32 exp for the CPU kernels, scalar and (when the user's flags enable AVX2 and FMA)
+// 8-wide.
+//
+// exp(x) = 2^k · e^r with k = round(x / ln 2), r = x − k·ln 2 (ln 2 split in two so that k·ln2_hi
+// is exact), |r| ≤ ln 2 / 2, and e^r ≈ 1 + r + r²·P(r) with Cephes' degree-5 P. k is rounded by
+// adding 1.5·2^23, which also leaves k in the low bits of the sum: 2^k is built from those bits.
+// Both versions compute the same thing in the same order (up to FMA contraction).
+//
+// Contract (tested in tests/layers/mamba.cpp): relative error ≤ 2 ulp of std::exp for
+// x ∈ [exp_min_arg, exp_max_arg]; exactly 0 for x < exp_min_arg (where std::exp is below FLT_MIN,
+// i.e. subnormal or 0); +inf for x > exp_max_arg (std::exp overflows from 88.72); NaN for NaN.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <limits>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define SAMBA_CPU_AVX2 1
+#else
+#define SAMBA_CPU_AVX2 0
+#endif
+
+namespace samba::cpu_detail {
+
+inline constexpr float exp_min_arg = -87.3365447f;  // ln(FLT_MIN)
+inline constexpr float exp_max_arg = 88.3762626f;   // k ≤ 127 below this
+
+namespace exp_consts {
+inline constexpr float log2e = 1.44269504088896341f;
+inline constexpr float round_magic = 12582912.0f;  // 1.5 · 2^23
+inline constexpr float ln2_hi = 0.693359375f;      // 9 significant bits: k · ln2_hi is exact
+inline constexpr float ln2_lo = -2.12194440e-4f;
+inline constexpr float p0 = 1.9875691500e-4f, p1 = 1.3981999507e-3f, p2 = 8.3334519073e-3f,
+                       p3 = 4.1665795894e-2f, p4 = 1.6666665459e-1f, p5 = 5.0000001201e-1f;
+}  // namespace exp_consts
+
+// Branch-free so that loops calling it vectorise with the baseline ISA.
+inline float fast_exp(float x) {
+  using namespace exp_consts;
+  const float t = x * log2e + round_magic;  // k + 1.5·2^23: k in the low mantissa bits
+  const float k = t - round_magic;
+  float r = x - k * ln2_hi;
+  r = r - k * ln2_lo;
+  float p = p0;
+  p = p * r + p1;
+  p = p * r + p2;
+  p = p * r + p3;
+  p = p * r + p4;
+  p = p * r + p5;
+  const float er = p * (r * r) + r + 1.0f;
+  // 2^k: (k + 127) << 23; the high bits of t's pattern shift out.
+  const float scale = std::bit_cast<float>((std::bit_cast<std::uint32_t>(t) + 127u) << 23);
+  // 0 below exp_min_arg, +inf above exp_max_arg, as bit masks rather than branches (NaN passes).
+  const std::uint32_t keep = 0u - static_cast<std::uint32_t>(!(x < exp_min_arg));
+  const std::uint32_t inf = 0u - static_cast<std::uint32_t>(x > exp_max_arg);
+  const std::uint32_t y = std::bit_cast<std::uint32_t>(er * scale) & keep;
+  return std::bit_cast<float>((y & ~inf) | (0x7F800000u & inf));
+}
+
+#if SAMBA_CPU_AVX2
+inline __m256 fast_exp(__m256 x) {
+  using namespace exp_consts;
+  const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(log2e), _mm256_set1_ps(round_magic));
+  const __m256 k = _mm256_sub_ps(t, _mm256_set1_ps(round_magic));
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(ln2_hi), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(ln2_lo), r);
+  __m256 p = _mm256_set1_ps(p0);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(p5));
+  const __m256 er = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+  const __m256i bits =
+      _mm256_slli_epi32(_mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(127)), 23);
+  __m256 y = _mm256_mul_ps(er, _mm256_castsi256_ps(bits));
+  y = _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(exp_min_arg), _CMP_LT_OQ), y);
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
+                       _mm256_cmp_ps(x, _mm256_set1_ps(exp_max_arg), _CMP_GT_OQ));
+  return y;
+}
+#endif
+
+}  // namespace samba::cpu_detail
