@@ -49,6 +49,16 @@ void check_batch(std::string_view layer, std::span<State* const> states,
         " tokens but the input has ", rows);
 }
 
+// forward(state, x, y) of a layer that implements forward_batch: a batch of one sequence.
+template <class L>
+void forward_one(const L& layer, typename L::State& state, ConstMatrixView<float> x,
+                 MatrixView<float> y) {
+  typename L::State* states[] = {&state};
+  const index_t lengths[] = {x.rows()};
+  layer.forward_batch(std::span<typename L::State* const>(states),
+                      std::span<const index_t>(lengths), x, y);
+}
+
 inline void check_positive(std::string_view layer, std::string_view what, index_t value) {
   check(value > 0, layer, ": ", what, " must be > 0, got ", value);
 }

@@ -166,9 +166,7 @@ class MambaLayer {
 
   // One chunk of one sequence.
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
-    State* states[] = {&state};
-    const index_t lengths[] = {x.rows()};
-    forward_batch(states, lengths, x, y);
+    detail::forward_one(*this, state, x, y);
   }
 
   // A ragged batch: sequence s owns the next lengths[s] rows of x and y (e.g. one token each for

@@ -177,9 +177,7 @@ class HybridStack : detail::check_blocks<Blocks...> {
 
   // Runs a chunk of T ≥ 0 tokens of one sequence: x [T, d_model] → y [T, d_model].
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
-    State* states[] = {&state};
-    const index_t lengths[] = {x.rows()};
-    forward_batch(states, lengths, x, y);
+    detail::forward_one(*this, state, x, y);
   }
 
   // Runs a ragged batch: sequence s owns the next lengths[s] rows of x and y and its own state

@@ -62,9 +62,7 @@ class PreNorm {
   State make_state() const { return layer_.make_state(); }
 
   void forward(State& state, ConstMatrixView<float> x, MatrixView<float> y) const {
-    State* states[] = {&state};
-    const index_t lengths[] = {x.rows()};
-    forward_batch(states, lengths, x, y);
+    detail::forward_one(*this, state, x, y);
   }
 
   // A ragged batch (see stack/batch.hpp): the norm and the residual run over all rows at once.
