@@ -46,16 +46,6 @@ std::vector<float> run_logits(const LanguageModel& model, const std::vector<std:
   return out;
 }
 
-double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
-  REQUIRE(got.size() == want.size());
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    num += (static_cast<double>(got[i]) - want[i]) * (static_cast<double>(got[i]) - want[i]);
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return std::sqrt(num / den);
-}
-
 }  // namespace
 
 TEST_CASE("checkpoints of every family reproduce the reference logits", "[model][load]") {
@@ -71,7 +61,7 @@ TEST_CASE("checkpoints of every family reproduce the reference logits", "[model]
   // References are computed in float64 from the stored weights, so every dtype gets the f32 bound.
   for (index_t chunk : {index_t{0}, index_t{5}, index_t{1}}) {
     INFO("chunk " << chunk);
-    CHECK(rel_l2(run_logits(*model, prompt, chunk), want) < 1e-5);
+    CHECK(test::rel_error(run_logits(*model, prompt, chunk), want) < 1e-5);
   }
 }
 

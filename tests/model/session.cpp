@@ -16,16 +16,6 @@ std::vector<std::int32_t> tokens(index_t n, index_t vocab, std::uint64_t seed) {
   return t;
 }
 
-double rel(std::span<const float> a, std::span<const float> b) {
-  REQUIRE(a.size() == b.size());
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    den += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
-}
-
 }  // namespace
 
 TEST_CASE("Session: chunked prefill, token-by-token decode and forks agree", "[model][session]") {
@@ -43,8 +33,8 @@ TEST_CASE("Session: chunked prefill, token-by-token decode and forks agree", "[m
   CHECK(calls == 6);
   for (auto t : prompt) stepped.decode(t);
   CHECK(whole.position() == 40);
-  CHECK(rel(chunked.logits(), whole.logits()) < 1e-5);
-  CHECK(rel(stepped.logits(), whole.logits()) < 1e-5);
+  CHECK(test::rel_error(chunked.logits(), whole.logits()) < 1e-5);
+  CHECK(test::rel_error(stepped.logits(), whole.logits()) < 1e-5);
 
   // A fork continues exactly like the original; restoring rewinds.
   Session fork = whole.fork();
@@ -53,7 +43,7 @@ TEST_CASE("Session: chunked prefill, token-by-token decode and forks agree", "[m
     whole.decode(t);
     fork.decode(t);
   }
-  CHECK(rel(fork.logits(), whole.logits()) == 0.0);
+  CHECK(test::rel_error(fork.logits(), whole.logits()) == 0.0);
   Session snapshot = chunked;  // at position 40
   chunked.decode(3);
   chunked.restore(snapshot);
@@ -94,7 +84,7 @@ TEST_CASE("Session: batched decode equals each session decoded alone; sessions j
   }
   for (std::size_t i = 0; i < 4; ++i) {
     CHECK(batched[i].position() == alone[i].position());
-    CHECK(rel(batched[i].logits(), alone[i].logits()) < 1e-5);
+    CHECK(test::rel_error(batched[i].logits(), alone[i].logits()) < 1e-5);
   }
   Session other(load_model(data_dir / name));
   other.prefill(tokens(3, vocab, 1));

@@ -19,12 +19,18 @@ class error : public std::runtime_error {
 
 namespace detail {
 
-// Builds a message from streamable pieces: fail("MambaLayer: d_state must be > 0, got ", n).
+// Concatenates streamable pieces into a string: concat("layer ", 3, ".") == "layer 3.".
 template <class... Args>
-[[noreturn]] void fail(const Args&... args) {
+std::string concat(const Args&... args) {
   std::ostringstream os;
   (os << ... << args);
-  throw error(os.str());
+  return os.str();
+}
+
+// Throws a message built from streamable pieces: fail("MambaLayer: d_state must be > 0, got ", n).
+template <class... Args>
+[[noreturn]] void fail(const Args&... args) {
+  throw error(concat(args...));
 }
 
 template <class... Args>

@@ -83,12 +83,5 @@ std::shared_ptr<const LanguageModel> finish(M model, ModelInfo info, SafeTensors
   return std::make_shared<ModelAdapter<M>>(std::move(model), std::move(info));
 }
 
-template <class... Args>
-std::string format(const Args&... args) {
-  std::ostringstream os;
-  (os << ... << args);
-  return os.str();
-}
-
 }  // namespace detail
 }  // namespace samba

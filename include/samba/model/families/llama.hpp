@@ -39,7 +39,7 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
   const bool tied = cfg.boolean("tie_word_embeddings", false);
 
   auto stack = Stack::build(2 * n_layers, [&]<class Block>(std::type_identity<Block>, index_t b) {
-    const std::string p = format("model.layers.", b / 2, ".");
+    const std::string p = concat("model.layers.", b / 2, ".");
     using L = typename Block::layer_type;
     if constexpr (std::is_same_v<L, SwiGLU<cpu, W>>) {
       SwiGLUWeights<W> w{st.load<W>(p + "mlp.gate_proj.weight", {mc.d_ff, d}),
@@ -62,9 +62,9 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
   ModelInfo info;
   info.family = family;
   info.pattern = window > 0 ? "LlamaSWA [SWA, MLP]" : "Llama [attention, MLP]";
-  info.dims = format("d_model ", d, ", ", n_layers, " layers, ", ac.n_heads, " heads x ",
+  info.dims = concat("d_model ", d, ", ", n_layers, " layers, ", ac.n_heads, " heads x ",
                      ac.head_dim, " (", ac.resolved_n_kv_heads(), " kv), ",
-                     window > 0 ? format("window ", window, ", ") : std::string(), "MLP ", mc.d_ff,
+                     window > 0 ? concat("window ", window, ", ") : std::string(), "MLP ", mc.d_ff,
                      ", rope_theta ", ac.rope_base, ", vocab ", vocab);
   info.bounded_state = window > 0;
   return finish(std::move(model), std::move(info), st, options);

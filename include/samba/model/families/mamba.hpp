@@ -37,7 +37,7 @@ std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, Sa
   using Stack = presets::MambaOnly<cpu, W>;
   using Block = PreNorm<MambaLayer<cpu, W>>;
   auto stack = Stack::build(n_layers, [&](std::type_identity<Block>, index_t b) {
-    const std::string p = format("backbone.layers.", b, ".");
+    const std::string p = concat("backbone.layers.", b, ".");
     return Block(load_norm(st, p + "norm.weight", d, eps),
                  load_mamba_mixer<W>(st, p + "mixer.", mc, conv_bias));
   });
@@ -48,7 +48,7 @@ std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, Sa
   ModelInfo info;
   info.family = "mamba";
   info.pattern = "MambaOnly [Mamba]";
-  info.dims = format("d_model ", d, ", ", n_layers, " layers, d_inner ", mc.d_inner(), ", d_state ",
+  info.dims = concat("d_model ", d, ", ", n_layers, " layers, d_inner ", mc.d_inner(), ", d_state ",
                      mc.d_state, ", d_conv ", mc.d_conv, ", dt_rank ", mc.resolved_dt_rank(),
                      ", vocab ", vocab);
   info.bounded_state = true;

@@ -68,7 +68,7 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   const bool tied = cfg.boolean("tie_word_embeddings", false);
 
   auto stack = Stack::build(2 * n_layer, [&]<class Block>(std::type_identity<Block>, index_t b) {
-    const std::string p = format("transformer.h.", b / 2, ".");
+    const std::string p = concat("transformer.h.", b / 2, ".");
     using L = typename Block::layer_type;
     if constexpr (std::is_same_v<L, SwiGLU<cpu, W>>) {
       SwiGLUWeights<W> w{st.load<W>(p + "mlp.swiglu.w1.weight", {mlp.d_ff, d}),
@@ -93,7 +93,7 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   info.pattern = std::is_same_v<Stack, presets::Samba<cpu, W>> ? "Samba [Mamba, MLP, SWA, MLP]"
                                                                : "MambaMLP [Mamba, MLP]";
   info.dims =
-      format("d_model ", d, ", ", n_layer, " lit-gpt layers (", 2 * n_layer, " blocks), ",
+      concat("d_model ", d, ", ", n_layer, " lit-gpt layers (", 2 * n_layer, " blocks), ",
              ac.n_heads, " heads x ", ac.head_dim, " (", ac.resolved_n_kv_heads(), " kv), window ",
              ac.window, ", rotary dims ", ac.rotary_dims, ", MLP ", mlp.d_ff, ", Mamba d_inner ",
              mc.d_inner(), " d_state ", mc.d_state, ", vocab ", vocab, " (logits ", padded, ")");
