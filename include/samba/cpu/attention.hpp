@@ -1,10 +1,8 @@
 // Sliding-window and causal attention on the CPU.
 //
 // A chunk of T tokens starting at absolute position p0 attends into the cached keys it can see,
-// [max(0, p0 − W + 1), p0), plus itself. Those keys are gathered (unrolling the ring) into one
-// contiguous block together with the chunk's own keys; queries are then processed in tiles of
-// `query_tile` rows, each tile against only the key range its window reaches, so the work grows as
-// T · (W + tile), not T². The chunk's keys are written into the cache after the gather.
+// [max(0, p0 − W + 1), p0), plus itself, with a flash-style kernel (see attend); the chunk's keys
+// are written into the cache afterwards.
 #pragma once
 
 #include <algorithm>
@@ -17,6 +15,8 @@
 #include "samba/cpu/batch.hpp"
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/linear.hpp"
+#include "samba/cpu/parallel.hpp"
+#include "samba/cpu/simd.hpp"
 #include "samba/layers/attention.hpp"
 
 namespace samba {
@@ -85,63 +85,45 @@ struct AttentionKernel<cpu, W, Kind> {
   // One sequence's chunk of T tokens (rows of q [T, q_dim], k and v [T, kv_dim], RoPE applied):
   // out [T, q_dim] = the attention of each query over the keys its window sees; then the chunk's
   // keys and values join the cache.
+  //
+  // Flash-style: the keys a chunk sees are read where they lie, in up to three runs of contiguous
+  // rows (the ring's older part, its wrapped part, the chunk itself), never gathered. Each task is
+  // one KV head and one tile of `query_tile` queries, with the `group` query heads that share the
+  // KV head stacked as rows, so every key block is read once per group. The task walks the blocks
+  // of `key_block` keys its tile's window reaches (blocks wholly outside it are never touched:
+  // work grows as T · (W + query_tile), not T²) with an online softmax: a running maximum m and
+  // sum l per row, the partial output rescaled by exp(m_old − m_new) when the maximum grows.
+  // Tasks are independent and split over OpenMP threads.
   static void attend(const Layer& layer, State& state, const float* q, const float* k,
                      const float* v, index_t T, float* out) {
     const auto& c = layer.config();
-    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
-    const index_t qd = c.q_dim(), kvd = c.kv_dim(), window = layer.window();
-    const index_t p0 = state.position;
+    const index_t nkv = c.resolved_n_kv_heads(), kvd = c.kv_dim();
+    const index_t p0 = state.position, window = layer.window();
 
-    // Keys visible to this chunk: absolute positions [k0, p0 + T).
-    const index_t k0 = p0 - std::min(p0, window - 1);
-    const index_t n_past = p0 - k0, n_keys = n_past + T;
-    HostBuffer<float> keys(n_keys * kvd), values(n_keys * kvd);
-    for (index_t j = 0; j < n_past; ++j) {
-      const index_t slot = (k0 + j) % state.capacity;
-      std::copy_n(state.k.data() + slot * kvd, kvd, keys.data() + j * kvd);
-      std::copy_n(state.v.data() + slot * kvd, kvd, values.data() + j * kvd);
+    // Visible cached keys: absolute positions [k0, p0), row p % capacity of the ring.
+    const index_t k0 = p0 - std::min(p0, window - 1), n_past = p0 - k0;
+    KeyRun runs[3];
+    int n_runs = 0;
+    if (n_past > 0) {
+      const index_t first = k0 % state.capacity;
+      const index_t len = std::min(n_past, state.capacity - first);
+      runs[n_runs++] = {state.k.data() + first * kvd, state.v.data() + first * kvd, k0, len};
+      if (len < n_past) runs[n_runs++] = {state.k.data(), state.v.data(), k0 + len, n_past - len};
     }
-    std::copy_n(k, T * kvd, keys.data() + n_past * kvd);
-    std::copy_n(v, T * kvd, values.data() + n_past * kvd);
+    runs[n_runs++] = {k, v, p0, T};
+
+    const Tiling tiling{c, p0, window, {runs, static_cast<std::size_t>(n_runs)}, q, out};
+    const index_t n_tiles = (T + query_tile - 1) / query_tile;
+    const index_t tasks = nkv * n_tiles;
+    const bool parallel = tasks > 1 && static_cast<long long>(T) * (n_past + T) * c.q_dim() >=
+                                           cpu_detail::parallel_min_work;
+    (void)parallel;
+    SAMBA_PARALLEL_FOR_IF(parallel)
+    for (index_t task = 0; task < tasks; ++task) {
+      const index_t i0 = (task / nkv) * query_tile;
+      attend_tile(tiling, task % nkv, i0, std::min(T, i0 + query_tile));
+    }
     append_to_cache(state, k, v, T);
-
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const index_t group = nh / nkv;
-    cpu_detail::RowMatrix scores;
-    for (index_t i0 = 0; i0 < T; i0 += query_tile) {
-      const index_t i1 = std::min(T, i0 + query_tile);
-      // Keys (indices into `keys`) seen by any query of the tile: the first query's window start
-      // up to the last query itself.
-      const index_t j0 = std::max<index_t>(0, n_past + i0 - (window - 1));
-      const index_t j1 = n_past + i1;
-      for (index_t h = 0; h < nh; ++h) {
-        const index_t g = h / group;
-        cpu_detail::ConstMatrixMap Q(q + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
-        cpu_detail::ConstMatrixMap K(keys.data() + j0 * kvd + g * hd, j1 - j0, hd,
-                                     Eigen::OuterStride<>(kvd));
-        cpu_detail::ConstMatrixMap V(values.data() + j0 * kvd + g * hd, j1 - j0, hd,
-                                     Eigen::OuterStride<>(kvd));
-        cpu_detail::MatrixMap O(out + i0 * qd + h * hd, i1 - i0, hd, Eigen::OuterStride<>(qd));
-        scores.noalias() = (Q * K.transpose()) * scale;
-        for (index_t i = i0; i < i1; ++i) {
-          // Query i (key index n_past + i) sees key indices [n_past + i − W + 1, n_past + i].
-          const index_t lo = std::max<index_t>(j0, n_past + i - (window - 1)) - j0;
-          const index_t hi = n_past + i - j0;  // inclusive
-          float* s = scores.row(i - i0).data();
-          float m = -std::numeric_limits<float>::infinity();
-          for (index_t j = lo; j <= hi; ++j) m = std::max(m, s[j]);
-          float sum = 0.0f;
-          for (index_t j = 0; j < j1 - j0; ++j) {
-            const float e = (j >= lo && j <= hi) ? std::exp(s[j] - m) : 0.0f;
-            s[j] = e;
-            sum += e;
-          }
-          const float inv = 1.0f / sum;
-          for (index_t j = lo; j <= hi; ++j) s[j] *= inv;
-        }
-        O.noalias() = scores * V;
-      }
-    }
   }
 
   // Stores the chunk's keys and values at rows (p0 + t) % capacity, growing the cache (doubling, up
@@ -166,6 +148,103 @@ struct AttentionKernel<cpu, W, Kind> {
     }
     s.position += T;
   }
+
+ private:
+  static constexpr index_t key_block = 128;
+
+  // Rows [0, count) of k and v (kv_dim floats apart) hold the keys and values of absolute
+  // positions pos0, pos0 + 1, ...
+  struct KeyRun {
+    const float *k, *v;
+    index_t pos0, count;
+  };
+
+  struct Tiling {
+    const AttentionConfig& c;
+    index_t p0, window;
+    std::span<const KeyRun> runs;
+    const float* q;
+    float* out;
+  };
+
+  // Queries [i0, i1) of the chunk, the query heads of KV head g.
+  static void attend_tile(const Tiling& a, index_t g, index_t i0, index_t i1) {
+    using cpu_detail::RowMatrix;
+    const index_t nh = a.c.n_heads, nkv = a.c.resolved_n_kv_heads(), hd = a.c.resolved_head_dim();
+    const index_t qd = a.c.q_dim(), kvd = a.c.kv_dim(), group = nh / nkv;
+    const index_t rows = (i1 - i0) * group;  // row (t − i0) · group + j: query t, head g·group + j
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+    RowMatrix Q(rows, hd), O = RowMatrix::Zero(rows, hd), S(rows, key_block);
+    for (index_t t = i0; t < i1; ++t)
+      for (index_t j = 0; j < group; ++j) {
+        const float* src = a.q + t * qd + (g * group + j) * hd;
+        float* dst = Q.row((t - i0) * group + j).data();
+        for (index_t d = 0; d < hd; ++d) dst[d] = src[d] * scale;
+      }
+    std::vector<float> m(static_cast<std::size_t>(rows), -std::numeric_limits<float>::infinity());
+    std::vector<float> l(static_cast<std::size_t>(rows), 0.0f);
+
+    // Keys seen by some query of the tile: [window start of the first query, the last query].
+    const index_t first = a.p0 + i0, last = a.p0 + i1 - 1;
+    const index_t lo_tile = first - std::min(first, a.window - 1);
+    for (const KeyRun& run : a.runs) {
+      const index_t b_lo = std::max(run.pos0, lo_tile),
+                    b_hi = std::min(run.pos0 + run.count, last + 1);
+      for (index_t b0 = b_lo; b0 < b_hi; b0 += key_block) {
+        const index_t nk = std::min(key_block, b_hi - b0);
+        const float* kb = run.k + (b0 - run.pos0) * kvd + g * hd;
+        const float* vb = run.v + (b0 - run.pos0) * kvd + g * hd;
+        cpu_detail::ConstMatrixMap K(kb, nk, hd, Eigen::OuterStride<>(kvd));
+        cpu_detail::ConstMatrixMap V(vb, nk, hd, Eigen::OuterStride<>(kvd));
+        auto Sb = S.leftCols(nk);
+        if (rows <= small_rows)
+          Sb.noalias() = Q.lazyProduct(K.transpose());
+        else
+          Sb.noalias() = Q * K.transpose();
+        for (index_t r = 0; r < rows; ++r) {
+          // Query position pq sees keys [pq − min(pq, W − 1), pq]: columns [j_lo, j_hi) here.
+          const index_t pq = a.p0 + i0 + r / group;
+          const index_t lo = pq - std::min(pq, a.window - 1);
+          const index_t j_lo = std::clamp<index_t>(lo - b0, 0, nk);
+          const index_t j_hi = std::clamp<index_t>(pq + 1 - b0, 0, nk);
+          float* s = Sb.row(r).data();
+          if (j_lo >= j_hi) {
+            std::fill_n(s, nk, 0.0f);
+            continue;
+          }
+          float mb = m[r];
+          for (index_t j = j_lo; j < j_hi; ++j) mb = std::max(mb, s[j]);
+          const float alpha = cpu_detail::fast_exp(m[r] - mb);  // 0 while m is −∞
+          std::fill_n(s, j_lo, 0.0f);
+          std::fill(s + j_hi, s + nk, 0.0f);
+          float sum = 0.0f;
+          for (index_t j = j_lo; j < j_hi; ++j) {
+            s[j] = cpu_detail::fast_exp(s[j] - mb);
+            sum += s[j];
+          }
+          l[r] = l[r] * alpha + sum;
+          m[r] = mb;
+          if (alpha != 1.0f) O.row(r) *= alpha;
+        }
+        if (rows <= small_rows)
+          O.noalias() += Sb.lazyProduct(V);
+        else
+          O.noalias() += Sb * V;
+      }
+    }
+    for (index_t t = i0; t < i1; ++t)
+      for (index_t j = 0; j < group; ++j) {
+        const index_t r = (t - i0) * group + j;
+        const float inv = 1.0f / l[r];
+        float* dst = a.out + t * qd + (g * group + j) * hd;
+        for (index_t d = 0; d < hd; ++d) dst[d] = O(r, d) * inv;
+      }
+  }
+
+  // Up to this many rows (decode: one query times the group's heads), Eigen's coefficient-wise
+  // lazy product beats its GEMM, whose packing costs more than the product itself.
+  static constexpr index_t small_rows = 16;
 };
 
 }  // namespace samba

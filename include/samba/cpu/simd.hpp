@@ -1,6 +1,7 @@
-// A fast f32 exp for the CPU kernels, scalar and (when the user's flags enable AVX2 and FMA)
-// 8-wide.
+// SIMD helpers of the CPU kernels, scalar and (when the user's flags enable AVX2 and FMA) 8-wide:
+// a fast f32 exp, and loads that widen stored weights (f32, bf16, f16) to f32.
 //
+// The exp:
 // exp(x) = 2^k · e^r with k = round(x / ln 2), r = x − k·ln 2 (ln 2 split in two so that k·ln2_hi
 // is exact), |r| ≤ ln 2 / 2, and e^r ≈ 1 + r + r²·P(r) with Cephes' degree-5 P. k is rounded by
 // adding 1.5·2^23, which also leaves k in the low bits of the sum: 2^k is built from those bits.
@@ -11,9 +12,13 @@
 // i.e. subnormal or 0); +inf for x > exp_max_arg (std::exp overflows from 88.72); NaN for NaN.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <limits>
+
+#include "samba/core/dtype.hpp"
+#include "samba/core/tensor.hpp"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -81,6 +86,41 @@ inline __m256 fast_exp(__m256 x) {
                        _mm256_cmp_ps(x, _mm256_set1_ps(exp_max_arg), _CMP_GT_OQ));
   return y;
 }
+
+// Eight stored values from p, widened to f32.
+inline __m256 load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline __m256 load8(const bf16* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+inline __m256 load8(const f16* p) {
+#if defined(__F16C__)
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#else
+  alignas(32) float w[8];
+  for (int i = 0; i < 8; ++i) w[i] = to_float(p[i]);
+  return _mm256_load_ps(w);
 #endif
+}
+
+// The four horizontal sums of a, b, c, d as one 4-float vector.
+inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+#endif
+
+// dst[i] = to_float(src[i]) for i < n: exact for every dtype (bf16 is a shift, f16 goes through
+// F16C's conversion when the flags enable it, which is exact too, subnormals included).
+template <StorageType W>
+inline void widen(const W* src, index_t n, float* dst) {
+  index_t i = 0;
+#if SAMBA_CPU_AVX2
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src + i));
+#endif
+  for (; i < n; ++i) dst[i] = to_float(src[i]);
+}
 
 }  // namespace samba::cpu_detail

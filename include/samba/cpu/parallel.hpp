@@ -1,0 +1,24 @@
+// Threading of the CPU kernels: OpenMP, when the user's program is compiled with it.
+//
+// The library never starts threads of its own. A program built with -fopenmp (CMake:
+// OpenMP::OpenMP_CXX) gets the kernels' loops over output rows, channels and heads split across
+// OpenMP's threads, and Eigen's GEMMs split likewise; the thread count is OpenMP's
+// (OMP_NUM_THREADS, omp_set_num_threads). Without -fopenmp the pragmas vanish and every kernel
+// runs on the calling thread. Results do not depend on the thread count: each thread computes
+// whole output elements, in the same order as a single thread would.
+#pragma once
+
+#define SAMBA_DETAIL_PRAGMA(x) _Pragma(#x)
+#if defined(_OPENMP)
+// A parallel loop over independent iterations, split only when `cond` says the work is worth it.
+#define SAMBA_PARALLEL_FOR_IF(cond) SAMBA_DETAIL_PRAGMA(omp parallel for schedule(static) if (cond))
+#else
+#define SAMBA_PARALLEL_FOR_IF(cond)
+#endif
+
+namespace samba::cpu_detail {
+
+// Below this many multiply-adds a loop is not worth waking other threads for.
+inline constexpr long long parallel_min_work = 1 << 16;
+
+}  // namespace samba::cpu_detail
