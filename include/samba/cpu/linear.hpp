@@ -2,7 +2,7 @@
 //
 // Two regimes:
 // - Few rows (decode: one token per sequence, up to `skinny_rows` sequences) are bound by reading
-//   W from memory. `linear_skinny` streams W once, four rows at a time, widening bf16/f16 in
+//   W from memory. `linear_skinny` streams W once, eight rows at a time, widening bf16/f16 in
 //   registers and using each widened row for every row of x while it is in L1; stored bytes, not
 //   f32 bytes, are what cross the memory bus, so bf16 weights halve the time.
 // - Many rows (prefill) are bound by arithmetic: Eigen's GEMM. Narrow weights are widened a panel
@@ -22,14 +22,14 @@
 
 namespace samba::cpu_detail {
 
-inline constexpr index_t skinny_rows = 8;
+inline constexpr index_t skinny_rows = 16;
 
 namespace linear_detail {
 
 #if SAMBA_CPU_AVX2
-// The first pass over four weight rows comes from memory: asking for the bytes 1 KiB ahead keeps
-// enough loads in flight for the four streams (measured: ~25% faster at 2–8 rows of x than the
-// hardware prefetcher alone). Later passes hit L1.
+// The first pass over the weight rows comes from memory: with two rows of x per pass, asking for
+// the bytes 1 KiB ahead keeps enough loads in flight (measured ~25% faster at 2–8 rows of x than
+// the hardware prefetcher alone; at one row of x it is slower, so that loop does not ask).
 template <class W>
 inline void prefetch_rows(const W* a, const W* b, const W* c, const W* d) {
   constexpr int ahead = 1024;
@@ -38,86 +38,92 @@ inline void prefetch_rows(const W* a, const W* b, const W* c, const W* d) {
   _mm_prefetch(reinterpret_cast<const char*>(c) + ahead, _MM_HINT_T0);
   _mm_prefetch(reinterpret_cast<const char*>(d) + ahead, _MM_HINT_T0);
 }
-#endif
 
-// y[m, o0 + k] for k < 4 and every row m of x: four weight rows against all of x.
+// Rows m, m + 1 of x against weight rows o0 … o0 + 3: eight independent accumulators.
 template <StorageType W>
-void four_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, MatrixView<float> y) {
+void four_rows_two_x(ConstMatrixView<float> x, index_t m, const W* w, index_t in, index_t o0,
+                     MatrixView<float> y, bool prefetch) {
   const W* w0 = w + o0 * in;
   const W *w1 = w0 + in, *w2 = w1 + in, *w3 = w2 + in;
-  const index_t M = x.rows();
-  index_t m = 0;
-#if SAMBA_CPU_AVX2
   const index_t in8 = in - in % 8;
-  // Two rows of x at a time: eight independent accumulators hide the FMA latency.
+  const float *xa = x.row(m), *xb = x.row(m + 1);
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (index_t i = 0; i < in8; i += 8) {
+    if (prefetch) prefetch_rows(w0 + i, w1 + i, w2 + i, w3 + i);
+    const __m256 va = _mm256_loadu_ps(xa + i), vb = _mm256_loadu_ps(xb + i);
+    __m256 v = load8(w0 + i);
+    a0 = _mm256_fmadd_ps(v, va, a0);
+    b0 = _mm256_fmadd_ps(v, vb, b0);
+    v = load8(w1 + i);
+    a1 = _mm256_fmadd_ps(v, va, a1);
+    b1 = _mm256_fmadd_ps(v, vb, b1);
+    v = load8(w2 + i);
+    a2 = _mm256_fmadd_ps(v, va, a2);
+    b2 = _mm256_fmadd_ps(v, vb, b2);
+    v = load8(w3 + i);
+    a3 = _mm256_fmadd_ps(v, va, a3);
+    b3 = _mm256_fmadd_ps(v, vb, b3);
+  }
+  alignas(16) float sa[4], sb[4];
+  _mm_store_ps(sa, hsum4(a0, a1, a2, a3));
+  _mm_store_ps(sb, hsum4(b0, b1, b2, b3));
+  for (index_t i = in8; i < in; ++i) {
+    const float wv[4] = {to_float(w0[i]), to_float(w1[i]), to_float(w2[i]), to_float(w3[i])};
+    for (int k = 0; k < 4; ++k) {
+      sa[k] += wv[k] * xa[i];
+      sb[k] += wv[k] * xb[i];
+    }
+  }
+  std::copy_n(sa, 4, y.row(m) + o0);
+  std::copy_n(sb, 4, y.row(m + 1) + o0);
+}
+
+// Row m of x against weight rows o0 … o0 + 7: eight independent accumulators.
+template <StorageType W>
+void eight_rows_one_x(ConstMatrixView<float> x, index_t m, const W* w, index_t in, index_t o0,
+                      MatrixView<float> y) {
+  const W* wr = w + o0 * in;
+  const index_t in8 = in - in % 8;
+  const float* xa = x.row(m);
+  __m256 acc[8];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  for (index_t i = 0; i < in8; i += 8) {
+    const __m256 va = _mm256_loadu_ps(xa + i);
+    for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(load8(wr + k * in + i), va, acc[k]);
+  }
+  alignas(32) float sa[8];
+  _mm_store_ps(sa, hsum4(acc[0], acc[1], acc[2], acc[3]));
+  _mm_store_ps(sa + 4, hsum4(acc[4], acc[5], acc[6], acc[7]));
+  for (index_t i = in8; i < in; ++i)
+    for (int k = 0; k < 8; ++k) sa[k] += to_float(wr[k * in + i]) * xa[i];
+  std::copy_n(sa, 8, y.row(m) + o0);
+}
+#endif
+
+// y[m, o0 + k] for k < 8 and every row m of x: eight weight rows against all of x, read from
+// memory once and from L1 for the other rows of x.
+template <StorageType W>
+void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, MatrixView<float> y) {
+  const index_t M = x.rows();
+#if SAMBA_CPU_AVX2
+  index_t m = 0;
   for (; m + 2 <= M; m += 2) {
-    const float *xa = x.row(m), *xb = x.row(m + 1);
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    for (index_t i = 0; i < in8; i += 8) {
-      if (m == 0) prefetch_rows(w0 + i, w1 + i, w2 + i, w3 + i);
-      const __m256 va = _mm256_loadu_ps(xa + i), vb = _mm256_loadu_ps(xb + i);
-      __m256 v = load8(w0 + i);
-      a0 = _mm256_fmadd_ps(v, va, a0);
-      b0 = _mm256_fmadd_ps(v, vb, b0);
-      v = load8(w1 + i);
-      a1 = _mm256_fmadd_ps(v, va, a1);
-      b1 = _mm256_fmadd_ps(v, vb, b1);
-      v = load8(w2 + i);
-      a2 = _mm256_fmadd_ps(v, va, a2);
-      b2 = _mm256_fmadd_ps(v, vb, b2);
-      v = load8(w3 + i);
-      a3 = _mm256_fmadd_ps(v, va, a3);
-      b3 = _mm256_fmadd_ps(v, vb, b3);
-    }
-    alignas(16) float sa[4], sb[4];
-    _mm_store_ps(sa, hsum4(a0, a1, a2, a3));
-    _mm_store_ps(sb, hsum4(b0, b1, b2, b3));
-    for (index_t i = in8; i < in; ++i) {
-      const float wv[4] = {to_float(w0[i]), to_float(w1[i]), to_float(w2[i]), to_float(w3[i])};
-      for (int k = 0; k < 4; ++k) {
-        sa[k] += wv[k] * xa[i];
-        sb[k] += wv[k] * xb[i];
-      }
-    }
-    std::copy_n(sa, 4, y.row(m) + o0);
-    std::copy_n(sb, 4, y.row(m + 1) + o0);
+    four_rows_two_x(x, m, w, in, o0, y, m == 0);
+    four_rows_two_x(x, m, w, in, o0 + 4, y, m == 0);
   }
-  if (m < M) {
-    const float* xa = x.row(m);
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (index_t i = 0; i < in8; i += 8) {
-      if (m == 0) prefetch_rows(w0 + i, w1 + i, w2 + i, w3 + i);
-      const __m256 va = _mm256_loadu_ps(xa + i);
-      a0 = _mm256_fmadd_ps(load8(w0 + i), va, a0);
-      a1 = _mm256_fmadd_ps(load8(w1 + i), va, a1);
-      a2 = _mm256_fmadd_ps(load8(w2 + i), va, a2);
-      a3 = _mm256_fmadd_ps(load8(w3 + i), va, a3);
-    }
-    alignas(16) float sa[4];
-    _mm_store_ps(sa, hsum4(a0, a1, a2, a3));
-    for (index_t i = in8; i < in; ++i) {
-      sa[0] += to_float(w0[i]) * xa[i];
-      sa[1] += to_float(w1[i]) * xa[i];
-      sa[2] += to_float(w2[i]) * xa[i];
-      sa[3] += to_float(w3[i]) * xa[i];
-    }
-    std::copy_n(sa, 4, y.row(m) + o0);
-  }
+  if (m < M) eight_rows_one_x(x, m, w, in, o0, y);
 #else
-  // Portable: widen the four rows once (into L1-sized chunks) and let the compiler vectorise the
+  // Portable: widen the eight rows a chunk at a time (in L1) and let the compiler vectorise the
   // f32 dot products.
-  constexpr index_t chunk = 512;
-  float wf[4][chunk];
-  for (; m < M; ++m) std::fill_n(y.row(m) + o0, 4, 0.0f);
+  constexpr index_t chunk = 256;
+  float wf[8][chunk];
+  for (index_t m = 0; m < M; ++m) std::fill_n(y.row(m) + o0, 8, 0.0f);
   for (index_t i0 = 0; i0 < in; i0 += chunk) {
     const index_t len = std::min(chunk, in - i0);
-    widen(w0 + i0, len, wf[0]);
-    widen(w1 + i0, len, wf[1]);
-    widen(w2 + i0, len, wf[2]);
-    widen(w3 + i0, len, wf[3]);
-    for (m = 0; m < M; ++m) {
+    for (int k = 0; k < 8; ++k) widen(w + (o0 + k) * in + i0, len, wf[k]);
+    for (index_t m = 0; m < M; ++m) {
       const float* xa = x.row(m) + i0;
-      for (int k = 0; k < 4; ++k) {
+      for (int k = 0; k < 8; ++k) {
         float s = 0.0f;
         for (index_t i = 0; i < len; ++i) s += wf[k][i] * xa[i];
         y.row(m)[o0 + k] += s;
@@ -127,7 +133,7 @@ void four_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, Mat
 #endif
 }
 
-// y[m, o] for one weight row o (the last out mod 4 rows).
+// y[m, o] for one weight row o (the last out mod 8 rows).
 template <StorageType W>
 void one_row(ConstMatrixView<float> x, const W* w, index_t in, index_t o, MatrixView<float> y) {
   const W* wr = w + o * in;
@@ -145,12 +151,12 @@ void one_row(ConstMatrixView<float> x, const W* w, index_t in, index_t o, Matrix
 template <StorageType W>
 void linear_skinny(ConstMatrixView<float> x, const W* w, index_t out, index_t in,
                    MatrixView<float> y) {
-  const index_t blocks = out / 4;
+  const index_t blocks = out / 8;
   const bool parallel = static_cast<long long>(out) * in * x.rows() >= parallel_min_work;
   (void)parallel;
   SAMBA_PARALLEL_FOR_IF(parallel)
-  for (index_t b = 0; b < blocks; ++b) linear_detail::four_rows(x, w, in, 4 * b, y);
-  for (index_t o = 4 * blocks; o < out; ++o) linear_detail::one_row(x, w, in, o, y);
+  for (index_t b = 0; b < blocks; ++b) linear_detail::eight_rows(x, w, in, 8 * b, y);
+  for (index_t o = 8 * blocks; o < out; ++o) linear_detail::one_row(x, w, in, o, y);
 }
 
 template <StorageType W>
