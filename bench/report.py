@@ -113,7 +113,7 @@ def load(paths):
                 runs[key] = []
                 order.append(key)
             runs[key].append({**row, "tok_s": b.get("tok/s", 0.0), "gflop_s": b.get("GFLOP/s", 0.0),
-                              "gb_s": b.get("GB/s", 0.0)})
+                              "gb_s": b.get("GB/s", 0.0), "state_mib": b.get("state_MiB")})
     rows = {}
     for key in order:
         rs = runs[key]
@@ -183,7 +183,8 @@ def table(rows, sgemm, memcpy, threads):
             "% sgemm", "% memcpy", "vs ggml"]
     order = {w: i for i, w in enumerate(WORKLOAD_ORDER)}
     body = []
-    for r in sorted((r for r in rows.values() if r["mode"] != "ceiling"),
+    for r in sorted((r for r in rows.values()
+                     if r["mode"] != "ceiling" and not r["workload"].startswith("paper_")),
                     key=lambda r: (r["dims"] != "421M", order.get(r["workload"], 99))):
         ratio = ggml_ratio(r, sgemm, memcpy, threads)
         body.append([r["workload"], r["dims"], r["dtype"], r["mode"], str(r["T"]),
@@ -195,11 +196,11 @@ def table(rows, sgemm, memcpy, threads):
     return head, body
 
 
-def print_table(head, body):
+def print_table(head, body, numeric_from=4):
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(head)]
 
     def line(cells):
-        return "  ".join(c.rjust(w) if i >= 4 else c.ljust(w)
+        return "  ".join(c.rjust(w) if i >= numeric_from else c.ljust(w)
                          for i, (c, w) in enumerate(zip(cells, widths)))
 
     print(line(head))
@@ -208,9 +209,9 @@ def print_table(head, body):
         print(line(r))
 
 
-def markdown(head, body):
+def markdown(head, body, numeric_from=4):
     lines = ["| " + " | ".join(head) + " |",
-             "|" + "|".join("---:" if i >= 4 else "---" for i in range(len(head))) + "|"]
+             "|" + "|".join("---:" if i >= numeric_from else "---" for i in range(len(head))) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in body]
     return "\n".join(lines) + "\n"
 
@@ -227,6 +228,91 @@ def notes(context):
         out.append("ggml's machine (PEERS.md) has AVX-512, this one does not: the ratios of ratios "
                    "correct for the ceilings, not for the instruction set.")
     return out
+
+
+# --- the paper's comparison (bench/cpu/paper.cpp) -------------------------------------------------
+
+def decode_seconds(points, n):
+    """Seconds to decode n tokens from an empty context: the integral of the step time over the
+    context 0 … n, linear between the measured contexts (constant before the first, and past the
+    last only if n is beyond it — then the result is None)."""
+    pts = sorted(points)
+    if not pts or n > pts[-1][0]:
+        return None
+    total, prev_ctx, prev_t = 0.0, 0, pts[0][1]
+    for ctx, t in pts:
+        if ctx >= n:
+            t_n = prev_t + (t - prev_t) * (n - prev_ctx) / (ctx - prev_ctx) if ctx > prev_ctx else t
+            return total + (prev_t + t_n) / 2 * (n - prev_ctx)
+        total += (prev_t + t) / 2 * (ctx - prev_ctx)
+        prev_ctx, prev_t = ctx, t
+    return total
+
+
+def paper(rows, context):
+    """Samba vs the same-size Llama: (head, body) of the table, or None without paper_* rows."""
+    get = {}
+    for r in rows.values():
+        if r["workload"] in ("paper_samba", "paper_llama"):
+            get[(r["workload"][6:], r["mode"], r["T"] if r["mode"] == "prefill" else r["ctx"])] = r
+    if not get:
+        return None
+    head = ["tokens", "Samba prefill tok/s", "Llama prefill tok/s", "prefill ×",
+            "Samba step ms", "Llama step ms", "decode N tokens ×", "Samba state MiB",
+            "Llama state MiB"]
+    lengths = sorted({k[2] for k in get})
+    steps = {m: [(k[2], 1.0 / get[k]["tok_s"]) for k in get if k[0] == m and k[1] == "decode"]
+             for m in ("samba", "llama")}
+    body = []
+    for n in lengths:
+        ps, pl = get.get(("samba", "prefill", n)), get.get(("llama", "prefill", n))
+        ds, dl = get.get(("samba", "decode", n)), get.get(("llama", "decode", n))
+        ts, tl = decode_seconds(steps["samba"], n), decode_seconds(steps["llama"], n)
+        state = {m: (get.get((m, "decode", n)) or get.get((m, "prefill", n)) or {}).get("state_mib")
+                 for m in ("samba", "llama")}
+        body.append([tokens_label(n), fmt(ps and ps["tok_s"]), fmt(pl and pl["tok_s"]),
+                     f"{ps['tok_s'] / pl['tok_s']:.2f}×" if ps and pl else "",
+                     fmt(ds and 1e3 / ds["tok_s"]), fmt(dl and 1e3 / dl["tok_s"]),
+                     f"{tl / ts:.2f}×" if ts and tl else "",
+                     fmt(state["samba"]), fmt(state["llama"])])
+    return head, body
+
+
+def plot_paper(rows, outdir, caption, plt):
+    sel = {}
+    for r in rows.values():
+        if r["workload"] in ("paper_samba", "paper_llama"):
+            sel.setdefault((r["workload"][6:], r["mode"]), []).append(r)
+    if not sel:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+    names = {"samba": "Samba [Mamba, MLP, SWA, MLP]", "llama": "Llama [attention, MLP] × 2"}
+    panels = [("prefill", "T", "tok_s", "prompt length (chunks of 2048)", "prefill tok/s",
+               "Prefill throughput"),
+              ("decode", "ctx", "tok_s", "tokens already in the context", "decode tok/s",
+               "Decode step"),
+              (None, None, "state_mib", "tokens seen", "state per sequence (MiB)",
+               "Memory per sequence")]
+    for ax, (mode, x, y, xlabel, ylabel, title) in zip(axes, panels):
+        xs = []
+        for m in ("samba", "llama"):
+            if mode:
+                pts = sorted((r[x], r[y]) for r in sel.get((m, mode), []))
+            else:  # memory: decode states (primed) and prefill states (real), by length
+                pts = sorted({**{r["T"]: r[y] for r in sel.get((m, "prefill"), [])},
+                              **{r["ctx"]: r[y] for r in sel.get((m, "decode"), [])}}.items())
+            pts = [p for p in pts if p[1]]
+            if pts:
+                ax.plot(*zip(*pts), "-o", label=names[m])
+                xs += [p[0] for p in pts]
+        log_axes(ax, xs, xlabel, ylabel, title)
+    fig.suptitle("Samba vs a Transformer of the same size (59M parameters, Samba-421M dims; one "
+                 f"Samba block pair vs two Llama pairs) — {caption}", fontsize=10)
+    fig.tight_layout()
+    path = outdir / "paper_samba_vs_llama.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 # --- plots -------------------------------------------------------------------------------------
@@ -269,6 +355,9 @@ def plot_all(rows, outdir, sgemm, threads, machine):
     rs = [r for r in rows.values() if r["mode"] != "ceiling"]
     caption = f"{machine}, {threads} thread{'s' if threads != 1 else ''}"
     written = []
+    p = plot_paper(rows, outdir, caption, plt)
+    if p:
+        written.append(p)
 
     def select(x, **want):
         """[(r[x], tok/s)] of the rows matching `want`, sorted by x."""
@@ -394,9 +483,16 @@ def main():
     print()
     for n in notes(context):
         print(f"note: {n}")
+    md = markdown(head, body)
+    cmp = paper(rows, context)
+    if cmp:
+        print("\nSamba vs Llama of the same size (bench/cpu/paper.cpp; decode N tokens × = time to "
+              "decode N tokens from an empty context, Llama / Samba)")
+        print_table(*cmp, numeric_from=1)
+        md += "\n" + markdown(*cmp, numeric_from=1)
     if args.markdown:
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(markdown(head, body))
+        args.markdown.write_text(md)
     if args.plots:
         for p in plot_all(rows, args.plots, sgemm, threads, machine):
             print(f"wrote {p}")

@@ -40,7 +40,8 @@ done
 bash scripts/install-deps.sh cmake make g++ libeigen3-dev nlohmann-json3-dev libcli11-dev catch2 \
   libbenchmark-dev python3 python3-matplotlib
 cmake --preset release >/dev/null
-cmake --build --preset release --target samba_bench_ceilings samba_bench_layers samba_bench_blocks
+cmake --build --preset release --target samba_bench_ceilings samba_bench_layers samba_bench_blocks \
+  samba_bench_paper
 
 bin=build/release/bench
 out=build/release/bench-results
@@ -63,6 +64,9 @@ workload_flags=(--benchmark_min_time="$min_time" --benchmark_repetitions="$repet
   --benchmark_display_aggregates_only=true ${filter:+--benchmark_filter="$filter"})
 run layers layers "${workload_flags[@]}"
 run blocks blocks "${workload_flags[@]}"
+# Samba vs the same-size Llama up to long prompts: a long prefill is one call per repetition.
+run paper paper --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
+  ${filter:+--benchmark_filter="$filter"}
 run ceilings ceilings-after
 
 echo "== benchmarks took $(( $(date +%s) - start )) s" >&2

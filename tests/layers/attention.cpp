@@ -1,3 +1,7 @@
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "support.hpp"
 
 using namespace samba;
@@ -161,4 +165,36 @@ TEST_CASE("Attention rejects bad configs and states", "[layers][attention]") {
                     Catch::Contains("state of a layer with kv_dim 8"));
   CHECK_THROWS_WITH(a.forward(sc, x.view<2>({1, 8}), y.view<2>({1, 8})),
                     Catch::Contains("cache limit 9"));
+}
+
+// The CPU kernel's two regimes (cpu/attention.hpp) over long histories: prefill-sized chunks (tiles
+// of queries against many key blocks, a ring that wraps) and decode-sized ones (T · n_heads ≤ 32:
+// every head in one task, the keys split over threads and the partial softmaxes merged).
+TEST_CASE("Attention over long histories: prefill tiles and split decode agree with the reference",
+          "[layers][attention]") {
+#if defined(_OPENMP)
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(3);  // three key splits from ~1500 visible keys
+#endif
+  const index_t d = 16, T = 2300;
+  const auto cfg = attn_config(d, 4, 2, 4, 1500);
+  Random rng(41);
+  const auto swa = SlidingWindowAttention<>::random(cfg, rng);
+  const auto full = CausalAttention<>::random(cfg, rng);
+  auto x = test::random_activations(T, d, 43);
+  const auto xv = x.view<2>({T, d});
+  // 1000 tokens at once, 40 single tokens, chunks of 7 (28 rows: decode-sized), then 900 at once.
+  std::vector<index_t> chunks{1000};
+  for (int i = 0; i < 40; ++i) chunks.push_back(1);
+  for (int i = 0; i < 50; ++i) chunks.push_back(7);
+  chunks.push_back(T);
+  const auto ys = test::run_chunked(swa, xv, chunks);
+  const auto yc = test::run_chunked(full, xv, chunks);
+#if defined(_OPENMP)
+  omp_set_num_threads(threads);
+#endif
+  CHECK(test::rel_error(ys.view<2>({T, d}), reference::forward(swa, reference::Matrix::from(xv))) <=
+        1e-5);
+  CHECK(test::rel_error(yc.view<2>({T, d}),
+                        reference::forward(full, reference::Matrix::from(xv))) <= 1e-5);
 }

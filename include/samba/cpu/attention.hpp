@@ -87,17 +87,21 @@ struct AttentionKernel<cpu, W, Kind> {
   // keys and values join the cache.
   //
   // Flash-style: the keys a chunk sees are read where they lie, in up to three runs of contiguous
-  // rows (the ring's older part, its wrapped part, the chunk itself), never gathered. Each task is
-  // one KV head and one tile of `query_tile` queries, with the `group` query heads that share the
-  // KV head stacked as rows, so every key block is read once per group. The task walks the blocks
-  // of `key_block` keys its tile's window reaches (blocks wholly outside it are never touched:
-  // work grows as T · (W + query_tile), not T²) with an online softmax: a running maximum m and
-  // sum l per row, the partial output rescaled by exp(m_old − m_new) when the maximum grows.
-  // Tasks are independent and split over OpenMP threads.
+  // rows (the ring's older part, its wrapped part, the chunk itself), never gathered. A task takes
+  // a tile of queries with some of the KV heads, the query heads that share a KV head stacked as
+  // rows, and walks the blocks of `key_block` keys its tile's window reaches (blocks wholly outside
+  // it are never touched: work grows as T · (W + query_tile), not T²) with an online softmax: a
+  // running maximum m and sum l per row, the partial output rescaled by exp(m_old − m_new) when
+  // the maximum grows.
+  // - Prefill-sized chunks: one task per (KV head, tile of `query_tile` queries), the products
+  //   through Eigen's GEMM; tasks split over OpenMP threads.
+  // - Decode-sized chunks (T · n_heads ≤ small_rows): one task holds every head, so each cached
+  //   row of keys and values (all KV heads, contiguous) is read once; the keys are split over the
+  //   OpenMP threads instead (flash-decoding) and the partial softmaxes merged.
   static void attend(const Layer& layer, State& state, const float* q, const float* k,
                      const float* v, index_t T, float* out) {
     const auto& c = layer.config();
-    const index_t nkv = c.resolved_n_kv_heads(), kvd = c.kv_dim();
+    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), kvd = c.kv_dim();
     const index_t p0 = state.position, window = layer.window();
 
     // Visible cached keys: absolute positions [k0, p0), row p % capacity of the ring.
@@ -111,17 +115,32 @@ struct AttentionKernel<cpu, W, Kind> {
       if (len < n_past) runs[n_runs++] = {state.k.data(), state.v.data(), k0 + len, n_past - len};
     }
     runs[n_runs++] = {k, v, p0, T};
-
     const Tiling tiling{c, p0, window, {runs, static_cast<std::size_t>(n_runs)}, q, out};
-    const index_t n_tiles = (T + query_tile - 1) / query_tile;
-    const index_t tasks = nkv * n_tiles;
-    const bool parallel = tasks > 1 && static_cast<long long>(T) * (n_past + T) * c.q_dim() >=
-                                           cpu_detail::parallel_min_work;
-    (void)parallel;
-    SAMBA_PARALLEL_FOR_IF(parallel)
-    for (index_t task = 0; task < tasks; ++task) {
-      const index_t i0 = (task / nkv) * query_tile;
-      attend_tile(tiling, task % nkv, i0, std::min(T, i0 + query_tile));
+    const index_t n_keys = n_past + T;
+    const bool worth_threads =
+        static_cast<long long>(T) * n_keys * c.q_dim() >= cpu_detail::parallel_min_work;
+
+    if (T * nh <= small_rows) {
+      const index_t splits = worth_threads ? std::clamp<index_t>(n_keys / (4 * key_block), 1,
+                                                                 cpu_detail::max_threads())
+                                           : 1;
+      std::vector<Partial> parts(static_cast<std::size_t>(splits));
+      SAMBA_PARALLEL_FOR_IF(splits > 1)
+      for (index_t sp = 0; sp < splits; ++sp)
+        parts[sp] = attend_tile(tiling, 0, nkv, 0, T, k0 + n_keys * sp / splits,
+                                k0 + n_keys * (sp + 1) / splits);
+      write_output(tiling, 0, nkv, 0, T, parts);
+    } else {
+      const index_t n_tiles = (T + query_tile - 1) / query_tile;
+      const index_t tasks = nkv * n_tiles;
+      (void)worth_threads;
+      SAMBA_PARALLEL_FOR_IF(tasks > 1 && worth_threads)
+      for (index_t task = 0; task < tasks; ++task) {
+        const index_t g = task % nkv, i0 = (task / nkv) * query_tile;
+        const index_t i1 = std::min(T, i0 + query_tile);
+        const Partial part = attend_tile(tiling, g, g + 1, i0, i1, k0, p0 + T);
+        write_output(tiling, g, g + 1, i0, i1, {&part, 1});
+      }
     }
     append_to_cache(state, k, v, T);
   }
@@ -151,6 +170,10 @@ struct AttentionKernel<cpu, W, Kind> {
 
  private:
   static constexpr index_t key_block = 128;
+  // Up to this many rows (T · n_heads) a chunk is decode-sized: the products are plain loops that
+  // read each key and value row once for all rows (Eigen's GEMM would spend more on packing than on
+  // the product).
+  static constexpr index_t small_rows = 32;
 
   // Rows [0, count) of k and v (kv_dim floats apart) hold the keys and values of absolute
   // positions pos0, pos0 + 1, ...
@@ -167,84 +190,132 @@ struct AttentionKernel<cpu, W, Kind> {
     float* out;
   };
 
-  // Queries [i0, i1) of the chunk, the query heads of KV head g.
-  static void attend_tile(const Tiling& a, index_t g, index_t i0, index_t i1) {
-    using cpu_detail::RowMatrix;
+  // The unnormalised result of a task: per row, the running maximum m, the sum l of exp(s − m),
+  // and O = Σ exp(s − m) · v.
+  struct Partial {
+    cpu_detail::RowMatrix O;
+    std::vector<float> m, l;
+  };
+
+  // Rows of a task: row ((t − i0) · n_groups + (g − g0)) · group + j is query t, head g · group +
+  // j. Queries [i0, i1) of the chunk, KV heads [g0, g1), keys at absolute positions [key_lo,
+  // key_hi).
+  static Partial attend_tile(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
+                             index_t key_lo, index_t key_hi) {
     const index_t nh = a.c.n_heads, nkv = a.c.resolved_n_kv_heads(), hd = a.c.resolved_head_dim();
-    const index_t qd = a.c.q_dim(), kvd = a.c.kv_dim(), group = nh / nkv;
-    const index_t rows = (i1 - i0) * group;  // row (t − i0) · group + j: query t, head g·group + j
+    const index_t qd = a.c.q_dim(), kvd = a.c.kv_dim(), group = nh / nkv, ng = g1 - g0;
+    const index_t rows = (i1 - i0) * ng * group, per_query = ng * group;
+    const bool small = rows <= small_rows;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
-    RowMatrix Q(rows, hd), O = RowMatrix::Zero(rows, hd), S(rows, key_block);
-    for (index_t t = i0; t < i1; ++t)
-      for (index_t j = 0; j < group; ++j) {
-        const float* src = a.q + t * qd + (g * group + j) * hd;
-        float* dst = Q.row((t - i0) * group + j).data();
-        for (index_t d = 0; d < hd; ++d) dst[d] = src[d] * scale;
-      }
-    std::vector<float> m(static_cast<std::size_t>(rows), -std::numeric_limits<float>::infinity());
-    std::vector<float> l(static_cast<std::size_t>(rows), 0.0f);
+    cpu_detail::RowMatrix Q(rows, hd), S(rows, key_block);
+    Partial p{
+        cpu_detail::RowMatrix::Zero(rows, hd),
+        std::vector<float>(static_cast<std::size_t>(rows), -std::numeric_limits<float>::infinity()),
+        std::vector<float>(static_cast<std::size_t>(rows), 0.0f)};
+    for (index_t t = i0; t < i1; ++t) {
+      const float* src = a.q + t * qd + g0 * group * hd;  // the task's heads are contiguous
+      float* dst = Q.row((t - i0) * per_query).data();
+      for (index_t d = 0; d < per_query * hd; ++d) dst[d] = src[d] * scale;
+    }
+
+    // Offset of row r's KV head within a key row, relative to the task's first KV head.
+    std::vector<index_t> head_off(static_cast<std::size_t>(rows));
+    for (index_t r = 0; r < rows; ++r) head_off[r] = ((r / group) % ng) * hd;
 
     // Keys seen by some query of the tile: [window start of the first query, the last query].
     const index_t first = a.p0 + i0, last = a.p0 + i1 - 1;
-    const index_t lo_tile = first - std::min(first, a.window - 1);
+    const index_t lo_tile = std::max(first - std::min(first, a.window - 1), key_lo);
+    const index_t hi_tile = std::min(last + 1, key_hi);
     for (const KeyRun& run : a.runs) {
-      const index_t b_lo = std::max(run.pos0, lo_tile),
-                    b_hi = std::min(run.pos0 + run.count, last + 1);
+      const index_t b_lo = std::max(run.pos0, lo_tile);
+      const index_t b_hi = std::min(run.pos0 + run.count, hi_tile);
       for (index_t b0 = b_lo; b0 < b_hi; b0 += key_block) {
         const index_t nk = std::min(key_block, b_hi - b0);
-        const float* kb = run.k + (b0 - run.pos0) * kvd + g * hd;
-        const float* vb = run.v + (b0 - run.pos0) * kvd + g * hd;
-        cpu_detail::ConstMatrixMap K(kb, nk, hd, Eigen::OuterStride<>(kvd));
-        cpu_detail::ConstMatrixMap V(vb, nk, hd, Eigen::OuterStride<>(kvd));
+        const float* kb = run.k + (b0 - run.pos0) * kvd + g0 * hd;
+        const float* vb = run.v + (b0 - run.pos0) * kvd + g0 * hd;
         auto Sb = S.leftCols(nk);
-        if (rows <= small_rows)
-          Sb.noalias() = Q.lazyProduct(K.transpose());
-        else
+        if (small) {
+          for (index_t j = 0; j < nk; ++j)
+            for (index_t r = 0; r < rows; ++r)
+              Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * kvd + head_off[r], hd);
+
+        } else {
+          const cpu_detail::ConstMatrixMap K(kb, nk, hd, Eigen::OuterStride<>(kvd));
           Sb.noalias() = Q * K.transpose();
-        for (index_t r = 0; r < rows; ++r) {
-          // Query position pq sees keys [pq − min(pq, W − 1), pq]: columns [j_lo, j_hi) here.
-          const index_t pq = a.p0 + i0 + r / group;
-          const index_t lo = pq - std::min(pq, a.window - 1);
-          const index_t j_lo = std::clamp<index_t>(lo - b0, 0, nk);
-          const index_t j_hi = std::clamp<index_t>(pq + 1 - b0, 0, nk);
-          float* s = Sb.row(r).data();
-          if (j_lo >= j_hi) {
-            std::fill_n(s, nk, 0.0f);
-            continue;
-          }
-          float mb = m[r];
-          for (index_t j = j_lo; j < j_hi; ++j) mb = std::max(mb, s[j]);
-          const float alpha = cpu_detail::fast_exp(m[r] - mb);  // 0 while m is −∞
-          std::fill_n(s, j_lo, 0.0f);
-          std::fill(s + j_hi, s + nk, 0.0f);
-          float sum = 0.0f;
-          for (index_t j = j_lo; j < j_hi; ++j) {
-            s[j] = cpu_detail::fast_exp(s[j] - mb);
-            sum += s[j];
-          }
-          l[r] = l[r] * alpha + sum;
-          m[r] = mb;
-          if (alpha != 1.0f) O.row(r) *= alpha;
         }
-        if (rows <= small_rows)
-          O.noalias() += Sb.lazyProduct(V);
-        else
-          O.noalias() += Sb * V;
+        online_softmax(a, i0, per_query, b0, Sb, p);
+        if (small) {
+          for (index_t j = 0; j < nk; ++j)
+            for (index_t r = 0; r < rows; ++r) {
+              const float w = Sb(r, j);
+              const float* vj = vb + j * kvd + head_off[r];
+              float* o = p.O.row(r).data();
+              for (index_t d = 0; d < hd; ++d) o[d] += w * vj[d];
+            }
+        } else {
+          const cpu_detail::ConstMatrixMap V(vb, nk, hd, Eigen::OuterStride<>(kvd));
+          p.O.noalias() += Sb * V;
+        }
       }
     }
-    for (index_t t = i0; t < i1; ++t)
-      for (index_t j = 0; j < group; ++j) {
-        const index_t r = (t - i0) * group + j;
-        const float inv = 1.0f / l[r];
-        float* dst = a.out + t * qd + (g * group + j) * hd;
-        for (index_t d = 0; d < hd; ++d) dst[d] = O(r, d) * inv;
-      }
+    return p;
   }
 
-  // Up to this many rows (decode: one query times the group's heads), Eigen's coefficient-wise
-  // lazy product beats its GEMM, whose packing costs more than the product itself.
-  static constexpr index_t small_rows = 16;
+  // Folds a block of scores (columns: keys b0, b0 + 1, ...) into the running softmax of each row,
+  // leaving exp(s − m) in the visible columns and 0 in the others.
+  template <class Block>
+  static void online_softmax(const Tiling& a, index_t i0, index_t per_query, index_t b0, Block& Sb,
+                             Partial& p) {
+    const index_t nk = Sb.cols();
+    for (index_t r = 0; r < Sb.rows(); ++r) {
+      // Query position pq sees keys [pq − min(pq, W − 1), pq]: columns [j_lo, j_hi) here.
+      const index_t pq = a.p0 + i0 + r / per_query;
+      const index_t lo = pq - std::min(pq, a.window - 1);
+      const index_t j_lo = std::clamp<index_t>(lo - b0, 0, nk);
+      const index_t j_hi = std::clamp<index_t>(pq + 1 - b0, 0, nk);
+      float* s = Sb.row(r).data();
+      if (j_lo >= j_hi) {
+        std::fill_n(s, nk, 0.0f);
+        continue;
+      }
+      float mb = p.m[r];
+      for (index_t j = j_lo; j < j_hi; ++j) mb = std::max(mb, s[j]);
+      const float alpha = cpu_detail::fast_exp(p.m[r] - mb);  // 0 while m is −∞
+      std::fill_n(s, j_lo, 0.0f);
+      std::fill(s + j_hi, s + nk, 0.0f);
+      const float sum = cpu_detail::exp_shifted(s + j_lo, j_hi - j_lo, mb);
+      p.l[r] = p.l[r] * alpha + sum;
+      p.m[r] = mb;
+      if (alpha != 1.0f) p.O.row(r) *= alpha;
+    }
+  }
+
+  // out = O / l for the rows of a task, merging the partials of a task whose keys were split:
+  // with M = max m_s, O = Σ O_s · exp(m_s − M) and l = Σ l_s · exp(m_s − M).
+  static void write_output(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
+                           std::span<const Partial> parts) {
+    const index_t hd = a.c.resolved_head_dim(), qd = a.c.q_dim();
+    const index_t group = a.c.n_heads / a.c.resolved_n_kv_heads(), per_query = (g1 - g0) * group;
+    std::vector<float> o(static_cast<std::size_t>(hd));
+    for (index_t t = i0; t < i1; ++t)
+      for (index_t h = 0; h < per_query; ++h) {
+        const index_t r = (t - i0) * per_query + h;
+        float M = -std::numeric_limits<float>::infinity();
+        for (const Partial& part : parts) M = std::max(M, part.m[r]);
+        float l = 0.0f;
+        std::fill(o.begin(), o.end(), 0.0f);
+        for (const Partial& part : parts) {
+          const float w = parts.size() == 1 ? 1.0f : cpu_detail::fast_exp(part.m[r] - M);
+          l += part.l[r] * w;
+          const float* src = part.O.row(r).data();
+          for (index_t d = 0; d < hd; ++d) o[d] += w * src[d];
+        }
+        const float inv = 1.0f / l;
+        float* dst = a.out + t * qd + (g0 * group + h) * hd;
+        for (index_t d = 0; d < hd; ++d) dst[d] = o[d] * inv;
+      }
+  }
 };
 
 }  // namespace samba

@@ -8,6 +8,10 @@
 // whole output elements, in the same order as a single thread would.
 #pragma once
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #define SAMBA_DETAIL_PRAGMA(x) _Pragma(#x)
 #if defined(_OPENMP)
 // A parallel loop over independent iterations, split only when `cond` says the work is worth it.
@@ -20,5 +24,14 @@ namespace samba::cpu_detail {
 
 // Below this many multiply-adds a loop is not worth waking other threads for.
 inline constexpr long long parallel_min_work = 1 << 16;
+
+// Threads a parallel loop would get here (1 without OpenMP, or inside a parallel region).
+inline long max_threads() {
+#if defined(_OPENMP)
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
 
 }  // namespace samba::cpu_detail

@@ -105,12 +105,55 @@ inline __m256 load8(const f16* p) {
 #endif
 }
 
+// The horizontal sum of v.
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
 // The four horizontal sums of a, b, c, d as one 4-float vector.
 inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
   const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
   return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 #endif
+
+// Σ a[i] · b[i] over i < n, in eight partial sums (one AVX2 register, or eight floats the compiler
+// vectorises), added pairwise at the end.
+inline float dot(const float* a, const float* b, index_t n) {
+  index_t i = 0;
+  float total = 0.0f;
+#if SAMBA_CPU_AVX2
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  total = hsum(_mm256_add_ps(acc0, acc1));
+#else
+  float acc[8] = {};
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
+  total = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+#endif
+  for (; i < n; ++i) total += a[i] * b[i];
+  return total;
+}
+
+// x[i] = exp(x[i] − shift) for i < n (cpu_detail::fast_exp, 8 at a time), returning their sum.
+inline float exp_shifted(float* x, index_t n, float shift) {
+  index_t i = 0;
+#if SAMBA_CPU_AVX2
+  const __m256 sh = _mm256_set1_ps(shift);
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, fast_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh)));
+#endif
+  for (; i < n; ++i) x[i] = fast_exp(x[i] - shift);
+  float sum = 0.0f;
+  for (i = 0; i < n; ++i) sum += x[i];
+  return sum;
+}
 
 // dst[i] = to_float(src[i]) for i < n: exact for every dtype (bf16 is a shift, f16 goes through
 // F16C's conversion when the flags enable it, which is exact too, subnormals included).
