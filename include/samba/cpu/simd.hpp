@@ -155,6 +155,20 @@ inline float exp_shifted(float* x, index_t n, float shift) {
   return sum;
 }
 
+// gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + exp(−gate[i])) · up[i] for i < n.
+inline void silu_mul(float* gate, const float* up, index_t n) {
+  index_t i = 0;
+#if SAMBA_CPU_AVX2
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(gate + i);
+    const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, fast_exp(_mm256_sub_ps(zero, g))));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+  }
+#endif
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + fast_exp(-gate[i])) * up[i];
+}
+
 // dst[i] = to_float(src[i]) for i < n: exact for every dtype (bf16 is a shift, f16 goes through
 // F16C's conversion when the flags enable it, which is exact too, subnormals included).
 template <StorageType W>

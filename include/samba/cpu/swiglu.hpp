@@ -1,9 +1,10 @@
-// SwiGLU on the CPU: two GEMMs into [T, d_ff], the gate applied in place, one GEMM down.
+// SwiGLU on the CPU: two GEMMs into [T, d_ff], the gate applied in place (vectorised, with
+// cpu_detail::fast_exp), one GEMM down.
 #pragma once
 
 #include "samba/core/backend.hpp"
 #include "samba/cpu/linear.hpp"
-#include "samba/cpu/math.hpp"
+#include "samba/cpu/simd.hpp"
 #include "samba/layers/swiglu.hpp"
 
 namespace samba {
@@ -17,7 +18,7 @@ struct SwiGLUKernel<cpu, W> {
     auto u = up.view<2>({T, d_ff});
     cpu_detail::linear(x, layer.weights().gate, g);
     cpu_detail::linear(x, layer.weights().up, u);
-    for (index_t i = 0; i < T * d_ff; ++i) gate[i] = cpu_detail::silu(gate[i]) * up[i];
+    cpu_detail::silu_mul(gate.data(), up.data(), T * d_ff);
     cpu_detail::linear(ConstMatrixView<float>(g), layer.weights().down, y);
   }
 };
