@@ -2,7 +2,8 @@
 # Builds and runs the whole test suite, as CI does:
 #   1. ci:   Release, warnings as errors, every test (ctest);
 #   2. asan: AddressSanitizer + UndefinedBehaviorSanitizer (-O1): samba_tests and the samba-cli
-#            tests again.
+#            tests again;
+#   3. tsan: ThreadSanitizer (-O1): the tests that run one model or stack on several threads.
 # Each step prints its duration; the first failure stops the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,13 @@ step() {  # step <name> <command...>
   "$@"
   echo "== $name: $(( $(date +%s) - t0 )) s" >&2
 }
+tsan() {
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan
+  TSAN_OPTIONS="halt_on_error=1" build/tsan/tests/samba_tests "[threads]"
+}
 
 step ci cmake --workflow --preset ci
 step asan cmake --workflow --preset asan
+step tsan tsan
 echo "== all tests passed in $(( $(date +%s) - start )) s" >&2
