@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
