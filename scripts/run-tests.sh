@@ -1,6 +1,33 @@
 #!/usr/bin/env bash
-# Builds and runs the whole test suite (warnings as errors), as CI does.
+# Builds and runs the whole test suite, as CI does:
+#   1. ci:   Release, warnings as errors, every test (ctest);
+#   2. asan: AddressSanitizer + UndefinedBehaviorSanitizer (-O1): samba_tests and the samba-cli
+#            tests again;
+#   3. tsan: ThreadSanitizer (-O1): the tests that run one model or stack on several threads;
+#   4. fuzz: each libFuzzer target for SAMBA_FUZZ_TIME seconds (default 60; scripts/run-fuzz.sh).
+# Each step prints its duration; the first failure stops the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh cmake make g++ libeigen3-dev nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev clang-format
-cmake --workflow --preset ci
+bash scripts/install-deps.sh cmake make g++ libeigen3-dev nlohmann-json3-dev libcli11-dev catch2 \
+  libbenchmark-dev clang-format clang libclang-rt-14-dev
+
+start=$(date +%s)
+step() {  # step <name> <command...>
+  local name="$1" t0
+  shift
+  t0=$(date +%s)
+  echo "== $name" >&2
+  "$@"
+  echo "== $name: $(( $(date +%s) - t0 )) s" >&2
+}
+tsan() {
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan
+  TSAN_OPTIONS="halt_on_error=1" build/tsan/tests/samba_tests "[threads]"
+}
+
+step ci cmake --workflow --preset ci
+step asan cmake --workflow --preset asan
+step tsan tsan
+step fuzz bash scripts/run-fuzz.sh
+echo "== all tests passed in $(( $(date +%s) - start )) s" >&2

@@ -234,10 +234,11 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
   CHECK(test::rel_error(state.ssm.view<2>({d, n}), want_h) <= 2e-5);
 }
 
-// The whole layer with Δ pushed to both extremes through dt_bias (softplus(−14) ≈ 1e-6; 50).
+// The whole layer with Δ pushed to both extremes through dt_bias (softplus(−14) ≈ 1e-6; 50; and
+// beyond: softplus(−100) ≈ 4e-44, a float subnormal; 1e4, where exp(Δ·A) underflows to 0).
 TEST_CASE("MambaLayer matches the reference with extreme Δ", "[layers][mamba][scan]") {
   const index_t d = GENERATE(7, 9, 23);
-  const float bias = GENERATE(-14.0f, 50.0f);
+  const float bias = GENERATE(-14.0f, 50.0f, -100.0f, 1e4f);
   Random rng(static_cast<std::uint64_t>(d));
   const auto c = small_mamba(d, 16, 4, 1);
   auto w = MambaWeights<float>::random(c, rng);

@@ -97,6 +97,23 @@ TEST_CASE("sampling is seeded and survives extreme logits", "[model][sampling]")
   CHECK_THROWS_WITH(s.sample(std::vector<float>{-inf, std::nanf("")}),
                     Catch::Contains("no finite logit"));
   CHECK_THROWS_WITH(s.sample(std::vector<float>{}), Catch::Contains("empty logits"));
+
+  // The largest and smallest floats at temperatures near 0 and near infinity: always a valid id,
+  // with a repetition penalty that pushes ±FLT_MAX further out (to ±inf) on top.
+  const float big = std::numeric_limits<float>::max();
+  const float tiny = std::numeric_limits<float>::denorm_min();
+  const std::vector<float> wild{-big, tiny, big, -tiny, 0.0f, big / 2};
+  const std::int32_t recent[] = {0, 2};
+  for (float t : {1e-30f, 1e-3f, 1.0f, 1e30f})
+    for (float penalty : {1.0f, 0.5f, 2.0f}) {
+      Sampler w(params(t, 0, 0.99f, 0.01f, penalty, 3));
+      for (int i = 0; i < 20; ++i) {
+        const std::int32_t id = w.sample(wild, recent);
+        INFO("temperature " << t << " penalty " << penalty);
+        CHECK(id >= 0);
+        CHECK(id < 6);
+      }
+    }
 }
 
 TEST_CASE("bad sampling parameters are rejected", "[model][sampling]") {

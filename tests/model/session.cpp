@@ -91,6 +91,13 @@ TEST_CASE("Session: batched decode equals each session decoded alone; sessions j
   Session* mixed[] = {&batched[0], &other};
   const std::int32_t two[] = {1, 2};
   CHECK_THROWS_WITH(Session::decode_batch(mixed, two), Catch::Contains("runs another model"));
+  Session* null_first[] = {nullptr, &batched[0]};
+  CHECK_THROWS_WITH(Session::decode_batch(null_first, two), Catch::Contains("session 0 is null"));
+  Session* null_second[] = {&batched[0], nullptr};
+  CHECK_THROWS_WITH(Session::decode_batch(null_second, two), Catch::Contains("session 1 is null"));
+  Session* twice[] = {&batched[1], &batched[1]};
+  CHECK_THROWS_WITH(Session::decode_batch(twice, two), Catch::Contains("share one state"));
+  CHECK(batched[1].position() == alone[1].position());  // nothing ran
 }
 
 TEST_CASE("Session: streaming generation past 100x the window in constant memory",

@@ -44,10 +44,21 @@ class JsonConfig {
     return has(key) ? string(key) : fallback;
   }
 
-  // An integer ≥ min (JSON integers only: 3.5 or "3" are errors).
+  // The largest integer() accepted: beyond any model's sizes, and small enough that what the
+  // loaders compute from two sizes (d_inner · d_model, (n_heads + 2·n_kv_heads) · head_dim, ...)
+  // cannot overflow index_t.
+  static constexpr index_t max_integer = index_t{1} << 30;
+
+  // An integer in [min, max_integer] (JSON integers only: 3.5 or "3" are errors).
   index_t integer(const std::string& key, index_t min = 1) const {
     const auto& v = at(key);
     detail::check(v.is_number_integer(), source_, ": '", key, "' must be an integer, got ",
+                  v.dump());
+    // nlohmann keeps integers above INT64_MAX as unsigned: compare before narrowing.
+    const bool too_large = v.is_number_unsigned()
+                               ? v.get<std::uint64_t>() > static_cast<std::uint64_t>(max_integer)
+                               : v.get<std::int64_t>() > max_integer;
+    detail::check(!too_large, source_, ": '", key, "' must be <= ", max_integer, ", got ",
                   v.dump());
     const auto value = v.get<std::int64_t>();
     detail::check(value >= min, source_, ": '", key, "' must be >= ", min, ", got ", value);

@@ -96,6 +96,7 @@ class Session {
     detail::check(sessions.size() == tokens.size(), "Session: decode_batch of ", sessions.size(),
                   " sessions with ", tokens.size(), " tokens");
     if (sessions.empty()) return;
+    detail::check(sessions[0] != nullptr, "Session: decode_batch session 0 is null");
     const LanguageModel& model = *sessions[0]->model_;
     std::vector<SequenceState*> states(sessions.size());
     for (std::size_t i = 0; i < sessions.size(); ++i) {

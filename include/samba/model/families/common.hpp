@@ -9,6 +9,14 @@
 #include <type_traits>
 
 #include "samba/core/dtype.hpp"
+// The loaders build CPU models: their kernels must be declared before the loaders instantiate them
+// (clang, unlike g++, instantiates them where load_model is defined).
+#include "samba/cpu/attention.hpp"
+#include "samba/cpu/mamba.hpp"
+#include "samba/cpu/model.hpp"
+#include "samba/cpu/pre_norm.hpp"
+#include "samba/cpu/rmsnorm.hpp"
+#include "samba/cpu/swiglu.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/model/config.hpp"
