@@ -6,6 +6,9 @@
 
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include <cerrno>
 #include <charconv>
@@ -119,13 +122,17 @@ struct ThreadOptions {
   int threads = 0;
   CLI::Option* option = nullptr;
   void add_to(CLI::App& app) {
-    option = app.add_option("--threads", threads, "Threads for the matrix products (default: all)");
+    option = app.add_option("--threads", threads, "Threads of the kernels (default: all cores)");
   }
   void check() const {
     if (option->count() > 0 && threads <= 0) fail("--threads must be > 0, got ", threads);
   }
   void apply() const {
-    if (option->count() > 0) Eigen::setNbThreads(threads);
+    if (option->count() == 0) return;
+    Eigen::setNbThreads(threads);  // Eigen's GEMMs
+#if defined(_OPENMP)
+    omp_set_num_threads(threads);  // samba's own kernel loops (cpu/parallel.hpp)
+#endif
   }
 };
 

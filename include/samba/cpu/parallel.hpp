@@ -4,8 +4,10 @@
 // OpenMP::OpenMP_CXX) gets the kernels' loops over output rows, channels and heads split across
 // OpenMP's threads, and Eigen's GEMMs split likewise; the thread count is OpenMP's
 // (OMP_NUM_THREADS, omp_set_num_threads). Without -fopenmp the pragmas vanish and every kernel
-// runs on the calling thread. Results do not depend on the thread count: each thread computes
-// whole output elements, in the same order as a single thread would.
+// runs on the calling thread. Linear layers give the same bits on any thread count (each thread
+// computes whole output elements, in the single-thread order); decode-sized attention splits its
+// keys per thread and merges the partial softmaxes, so its results move in the last bits with the
+// thread count.
 #pragma once
 
 #if defined(_OPENMP)
