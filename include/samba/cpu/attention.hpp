@@ -239,7 +239,6 @@ struct AttentionKernel<cpu, W, Kind> {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r)
               Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * kvd + head_off[r], hd);
-
         } else {
           const cpu_detail::ConstMatrixMap K(kb, nk, hd, Eigen::OuterStride<>(kvd));
           Sb.noalias() = Q * K.transpose();

@@ -119,8 +119,8 @@ inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
 }
 #endif
 
-// Σ a[i] · b[i] over i < n, in eight partial sums (one AVX2 register, or eight floats the compiler
-// vectorises), added pairwise at the end.
+// Σ a[i] · b[i] over i < n, in partial sums (two AVX2 registers, or eight floats the compiler
+// vectorises) added at the end, then the last n mod 16 (or n mod 8) products.
 inline float dot(const float* a, const float* b, index_t n) {
   index_t i = 0;
   float total = 0.0f;
