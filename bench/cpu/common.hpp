@@ -362,9 +362,9 @@ void run_prefill(benchmark::State& st, const L& layer, index_t T) {
 }
 
 // One token for each of `batch` sequences in one forward_batch call, every sequence with its state
-// filled to `context` tokens.
+// filled to `context` tokens. Returns the bytes of one sequence's state after the steps.
 template <class L>
-void run_decode(benchmark::State& st, const L& layer, index_t context, index_t batch) {
+std::size_t run_decode(benchmark::State& st, const L& layer, index_t context, index_t batch) {
   using S = typename L::State;
   const index_t d = layer.d_model();
   Random rng(2);
@@ -386,6 +386,7 @@ void run_decode(benchmark::State& st, const L& layer, index_t context, index_t b
     benchmark::ClobberMemory();
   }
   set_counters(st, layer_work(layer, context, 1, batch));
+  return states.front().bytes();
 }
 
 // --- registration ------------------------------------------------------------------------------
