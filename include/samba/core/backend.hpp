@@ -2,11 +2,14 @@
 // templates (layers/) hold the semantics — config, weights, state, shape checks — and hand the
 // arithmetic to a per-backend kernel struct (cpu/ specialises them for samba::cpu).
 //
-// samba::cpu is the only backend today. A CUDA backend (samba::cuda) arrives with its own headers
-// and specialisations; nothing in the layers changes for it.
+// Two backends ship: samba::cpu (here; kernels in cpu/) and samba::cuda (cuda/backend.cuh, nvcc
+// only; kernels in cuda/). A backend that keeps its own copy of the weights (the CUDA backend keeps
+// them in device memory) says so with `keeps_resident_weights`; each layer then builds its kernel's
+// Resident from itself once, at construction, and the kernel reads it back with layer.resident().
 #pragma once
 
 #include <string_view>
+#include <type_traits>
 
 #include "samba/core/tensor.hpp"
 
@@ -23,6 +26,29 @@ namespace detail {
 // For static_asserts that must fire only when a template is instantiated.
 template <class...>
 inline constexpr bool dependent_false = false;
+
+// What a layer keeps for its backend besides the weights: Kernel::Resident for a backend with
+// keeps_resident_weights, nothing otherwise (the CPU kernels read the weights in place).
+struct NoResident {};
+template <class B, class Kernel>
+struct resident_of {
+  using type = NoResident;
+};
+template <class B, class Kernel>
+requires(B::keeps_resident_weights) struct resident_of<B, Kernel> {
+  using type = typename Kernel::Resident;
+};
+template <class B, class Kernel>
+using resident_t = typename resident_of<B, Kernel>::type;
+
+// Builds a layer's Resident once its weights are checked.
+template <class Resident, class Layer>
+Resident make_resident(const Layer& layer) {
+  if constexpr (std::is_same_v<Resident, NoResident>)
+    return {};
+  else
+    return Resident(layer);
+}
 }  // namespace detail
 
 }  // namespace samba

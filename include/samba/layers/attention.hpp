@@ -111,6 +111,7 @@ class Attention {
   using weight_type = W;
   using Config = AttentionConfig;
   using Weights = AttentionWeights<W>;
+  using Resident = detail::resident_t<B, AttentionKernel<B, W, Kind>>;
   static constexpr AttentionKind kind = Kind;
   static constexpr std::string_view name =
       Kind == AttentionKind::sliding_window ? "SlidingWindowAttention" : "CausalAttention";
@@ -135,6 +136,7 @@ class Attention {
     check_shape(weights_.wk, name, "wk", {config_.kv_dim(), config_.d_model});
     check_shape(weights_.wv, name, "wv", {config_.kv_dim(), config_.d_model});
     check_shape(weights_.wo, name, "wo", {config_.d_model, config_.q_dim()});
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
   // A layer with random weights (see Weights::random), for demos, tests and benchmarks.
@@ -145,6 +147,8 @@ class Attention {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
+  const Resident& resident() const { return resident_; }
   std::size_t parameter_count() const {
     const auto& w = weights_;
     return static_cast<std::size_t>(w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel());
@@ -189,6 +193,7 @@ class Attention {
  private:
   Config config_;
   Weights weights_;
+  Resident resident_;
 };
 
 template <class B = cpu, StorageType W = float>

@@ -111,6 +111,7 @@ class MambaLayer {
   using weight_type = W;
   using Config = MambaConfig;
   using Weights = MambaWeights<W>;
+  using Resident = detail::resident_t<B, MambaKernel<B, W>>;
 
   // Per-sequence state: constant size, whatever the sequence length.
   struct State {
@@ -138,6 +139,7 @@ class MambaLayer {
     HostBuffer<float> a(di * n);
     for (index_t i = 0; i < di * n; ++i) a[i] = -std::exp(weights_.A_log.data()[i]);
     A_ = Tensor<float>(Shape{di, n}, std::move(a));
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
   // A layer with random weights (see Weights::random), for demos, tests and benchmarks.
@@ -148,6 +150,8 @@ class MambaLayer {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
+  const Resident& resident() const { return resident_; }
   const Tensor<float>& A() const { return A_; }  // −exp(A_log), [d_inner, d_state]
   std::size_t parameter_count() const {
     const auto& w = weights_;
@@ -192,6 +196,7 @@ class MambaLayer {
   Config config_;
   Weights weights_;
   Tensor<float> A_;
+  Resident resident_;
 };
 
 }  // namespace samba

@@ -55,14 +55,18 @@ class RMSNorm {
   using Config = RMSNormConfig;
   using Weights = RMSNormWeights;
   using State = NoState;
+  using Resident = detail::resident_t<B, RMSNormKernel<B>>;
 
   RMSNorm(const Config& config, Weights weights) : config_(config), weights_(std::move(weights)) {
     config_.validate();
     check_shape(weights_.weight, "RMSNorm", "weight", {config_.d_model});
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
+  const Resident& resident() const { return resident_; }
   std::size_t parameter_count() const { return static_cast<std::size_t>(weights_.weight.numel()); }
   index_t d_model() const { return config_.d_model; }
   State make_state() const { return {}; }
@@ -76,6 +80,7 @@ class RMSNorm {
  private:
   Config config_;
   Weights weights_;
+  Resident resident_;
 };
 
 }  // namespace samba

@@ -56,12 +56,14 @@ class SwiGLU {
   using Config = SwiGLUConfig;
   using Weights = SwiGLUWeights<W>;
   using State = NoState;
+  using Resident = detail::resident_t<B, SwiGLUKernel<B, W>>;
 
   SwiGLU(const Config& config, Weights weights) : config_(config), weights_(std::move(weights)) {
     config_.validate();
     check_shape(weights_.gate, "SwiGLU", "gate", {config_.d_ff, config_.d_model});
     check_shape(weights_.up, "SwiGLU", "up", {config_.d_ff, config_.d_model});
     check_shape(weights_.down, "SwiGLU", "down", {config_.d_model, config_.d_ff});
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
   // A layer with random weights (see Weights::random), for demos, tests and benchmarks.
@@ -72,6 +74,8 @@ class SwiGLU {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
+  const Resident& resident() const { return resident_; }
   std::size_t parameter_count() const {
     return static_cast<std::size_t>(weights_.gate.numel() + weights_.up.numel() +
                                     weights_.down.numel());
@@ -88,6 +92,7 @@ class SwiGLU {
  private:
   Config config_;
   Weights weights_;
+  Resident resident_;
 };
 
 }  // namespace samba

@@ -1,0 +1,37 @@
+// samba on NVIDIA GPUs: the layers, stacks and the samba::cuda backend's kernels. nvcc only; the
+// CPU headers (samba/samba.hpp) never include this, and this never includes Eigen.
+//
+//   using Stack = samba::SambaStack<samba::cuda, samba::bf16>;
+//   Stack stack = Stack::random(config, seed);          // weights uploaded to the device
+//   auto state = stack.make_state();                     // device state, constant size
+//   stack.forward(state, x, y);                          // x, y: views of DeviceBuffers
+//
+// See docs/cuda.md.
+#pragma once
+
+#include "samba/core/backend.hpp"
+#include "samba/core/concepts.hpp"
+#include "samba/core/dtype.hpp"
+#include "samba/core/error.hpp"
+#include "samba/core/random.hpp"
+#include "samba/core/tensor.hpp"
+
+#include "samba/layers/attention.hpp"
+#include "samba/layers/mamba.hpp"
+#include "samba/layers/rmsnorm.hpp"
+#include "samba/layers/swiglu.hpp"
+
+#include "samba/stack/batch.hpp"
+#include "samba/stack/hybrid_stack.hpp"
+#include "samba/stack/pre_norm.hpp"
+#include "samba/stack/presets.hpp"
+
+#include "samba/cuda/attention.cuh"
+#include "samba/cuda/backend.cuh"
+#include "samba/cuda/buffer.cuh"
+#include "samba/cuda/graph.cuh"
+#include "samba/cuda/mamba.cuh"
+#include "samba/cuda/pre_norm.cuh"
+#include "samba/cuda/rmsnorm.cuh"
+#include "samba/cuda/runtime.cuh"
+#include "samba/cuda/swiglu.cuh"

@@ -1,0 +1,400 @@
+// MambaLayer on the GPU. Projections through cuda/linear.cuh (cuBLAS for prefill, the weight-
+// streaming GEMV for decode); the sequence mixer in three kernels per launch of up to 32 sequences:
+//
+//   conv_silu_kernel     u' = silu(conv_bias + Σ_k conv_w[:, k] ⊙ u_{t−(d_conv−1)+k}), reading the
+//                        inputs before the chunk from the state (prefill and the one-token update
+//                        are the same kernel);
+//   conv_state_kernel    the state's last d_conv − 1 inputs, updated in place;
+//   selective scan       Δ = softplus(dt + dt_bias), h_t = exp(Δ A) ⊙ h_{t−1} + Δ B_t u'_t,
+//                        y_t = C_t · h_t + D u'_t, gated by silu(z_t):
+//     scan_chunked_kernel     (long chunks) a block owns 8 channels of one sequence and walks the
+//                             sequence in chunks of 256 steps; within a chunk the recurrence
+//                             h_t = a_t h_{t−1} + b_t is an associative scan over (a, b) pairs,
+//                             run with cub::BlockScan, whose block-prefix callback carries h from
+//                             one chunk into the next. Tiles are staged in shared memory so global
+//                             reads are coalesced in the [T, d_inner] layout.
+//     scan_sequential_kernel  (short chunks, decode) a thread per channel steps through time with
+//                             h in registers.
+// Both start from the state's h and leave the final h in it (f32).
+#pragma once
+
+#include <cub/block/block_scan.cuh>
+
+#include <mutex>
+
+#include "samba/cuda/backend.cuh"
+#include "samba/cuda/common.cuh"
+#include "samba/cuda/linear.cuh"
+#include "samba/layers/mamba.hpp"
+
+namespace samba {
+namespace cuda_detail {
+
+struct MambaSeq {
+  int row0 = 0, len = 0;
+  float* conv = nullptr;  // [d_conv − 1, d_inner]
+  float* ssm = nullptr;   // [d_inner, d_state]
+};
+
+// What the scan reads and writes, for every sequence of a launch (rows are global rows of the
+// batch; each sequence adds its row0).
+struct ScanArgs {
+  const float* u = nullptr;   // [T, d_inner]: conv output u'
+  const float* dt = nullptr;  // [T, d_inner]: dt_proj · δ, before bias and softplus
+  const float* dt_bias = nullptr;
+  const float* A = nullptr;  // [d_inner, d_state]: −exp(A_log)
+  const float* B = nullptr;  // row t at B + t · ld_bc; C follows B by d_state
+  long long ld_bc = 0;
+  const float* D = nullptr;
+  const float* z = nullptr;  // row t at z + t · ld_z
+  long long ld_z = 0;
+  float* y = nullptr;  // [T, d_inner]: (y + D u') ⊙ silu(z)
+  int d_inner = 0, d_state = 0;
+};
+
+inline constexpr int mamba_max_conv = 8;
+inline constexpr int conv_threads = 128, conv_steps = 32;
+
+template <class = void>
+__global__ void __launch_bounds__(conv_threads)
+    conv_silu_kernel(LaunchBatch<MambaSeq> batch, const float* __restrict__ xz, long long ld_xz,
+                     const float* __restrict__ w, const float* __restrict__ bias, int d_inner,
+                     int d_conv, float* __restrict__ out) {
+  const MambaSeq seq = batch.seq[blockIdx.z];
+  const int c = blockIdx.x * conv_threads + threadIdx.x;
+  if (c >= d_inner) return;
+  float wc[mamba_max_conv];
+#pragma unroll
+  for (int k = 0; k < mamba_max_conv; ++k) wc[k] = k < d_conv ? w[c * d_conv + k] : 0.0f;
+  for (int t0 = blockIdx.y * conv_steps; t0 < seq.len; t0 += gridDim.y * conv_steps) {
+    const int t1 = min(seq.len, t0 + conv_steps);
+    for (int t = t0; t < t1; ++t) {
+      float acc = bias[c];
+#pragma unroll
+      for (int k = 0; k < mamba_max_conv; ++k) {
+        if (k < d_conv) {
+          const int src = t - (d_conv - 1) + k;  // < 0: an input from before this chunk
+          const float v = src >= 0 ? xz[(seq.row0 + src) * ld_xz + c]
+                                   : seq.conv[(d_conv - 1 + src) * d_inner + c];
+          acc = fmaf(wc[k], v, acc);
+        }
+      }
+      out[static_cast<long long>(seq.row0 + t) * d_inner + c] = silu(acc);
+    }
+  }
+}
+
+// The state keeps the last d_conv − 1 inputs; row j is input len − (d_conv − 1) + j. In place:
+// row j reads old row len + j ≥ j, so ascending j never reads a row it has overwritten.
+template <class = void>
+__global__ void __launch_bounds__(conv_threads)
+    conv_state_kernel(LaunchBatch<MambaSeq> batch, const float* __restrict__ xz, long long ld_xz,
+                      int d_inner, int d_conv) {
+  const MambaSeq seq = batch.seq[blockIdx.y];
+  const int c = blockIdx.x * conv_threads + threadIdx.x;
+  if (c >= d_inner) return;
+  for (int j = 0; j < d_conv - 1; ++j) {
+    const int src = seq.len - (d_conv - 1) + j;
+    seq.conv[j * d_inner + c] =
+        src >= 0 ? xz[(seq.row0 + src) * ld_xz + c] : seq.conv[(seq.len + j) * d_inner + c];
+  }
+}
+
+// --- selective scan: sequential (decode, short chunks) -----------------------------------------
+
+inline constexpr int scan_sequential_threads = 128;
+inline constexpr int scan_sequential_max_len = 32;  // longer chunks take the chunked scan
+
+template <int NMAX>
+__global__ void __launch_bounds__(scan_sequential_threads)
+    scan_sequential_kernel(LaunchBatch<MambaSeq> batch, ScanArgs a) {
+  const MambaSeq seq = batch.seq[blockIdx.y];
+  const int c = blockIdx.x * scan_sequential_threads + threadIdx.x;
+  if (c >= a.d_inner) return;
+  const int n = a.d_state;
+  float h[NMAX], A[NMAX];
+#pragma unroll
+  for (int i = 0; i < NMAX; ++i) {
+    h[i] = i < n ? seq.ssm[c * n + i] : 0.0f;
+    A[i] = i < n ? a.A[c * n + i] : 0.0f;
+  }
+  const float bias = a.dt_bias[c], D = a.D[c];
+  for (int t = 0; t < seq.len; ++t) {
+    const long long row = seq.row0 + t;
+    const float u = a.u[row * a.d_inner + c];
+    const float dt = softplus(a.dt[row * a.d_inner + c] + bias);
+    const float* B = a.B + row * a.ld_bc;
+    const float* C = B + n;
+    float y = 0.0f;
+#pragma unroll
+    for (int i = 0; i < NMAX; ++i) {
+      if (i < n) {
+        h[i] = fmaf(expf(dt * A[i]), h[i], dt * B[i] * u);
+        y = fmaf(C[i], h[i], y);
+      }
+    }
+    y = fmaf(D, u, y);
+    a.y[row * a.d_inner + c] = y * silu(a.z[row * a.ld_z + c]);
+  }
+#pragma unroll
+  for (int i = 0; i < NMAX; ++i)
+    if (i < n) seq.ssm[c * n + i] = h[i];
+}
+
+// --- selective scan: chunked, CUB block scan (prefill) -----------------------------------------
+
+inline constexpr int scan_threads = 128, scan_items = 2, scan_chunk = scan_threads * scan_items;
+inline constexpr int scan_channels = 8;
+inline constexpr int scan_tile_stride = scan_channels + 1;  // padding: fewer bank conflicts
+
+// An element of the linear recurrence h_t = a h_{t−1} + b; composing "first l, then r" gives
+// (l.a · r.a, r.a · l.b + r.b), which is associative.
+struct ScanPair {
+  float a, b;
+};
+struct ScanPairOp {
+  __device__ ScanPair operator()(const ScanPair& l, const ScanPair& r) const {
+    return {l.a * r.a, fmaf(r.a, l.b, r.b)};
+  }
+};
+// Block-prefix callback: called by the first warp with the chunk's aggregate; returns the state
+// before the chunk, (1, h), and advances h past the chunk.
+struct ScanCarry {
+  float* h;
+  __device__ ScanPair operator()(const ScanPair& aggregate) {
+    const ScanPair before{1.0f, *h};
+    __syncwarp();
+    if (threadIdx.x % 32 == 0) *h = fmaf(aggregate.a, before.b, aggregate.b);
+    return before;
+  }
+};
+
+inline std::size_t scan_chunked_smem(int d_state) {
+  return sizeof(float) * (3 * scan_chunk * scan_tile_stride + 2 * scan_chunk * (d_state + 1) +
+                          scan_channels * d_state);
+}
+
+template <class = void>
+__global__ void __launch_bounds__(scan_threads)
+    scan_chunked_kernel(LaunchBatch<MambaSeq> batch, ScanArgs a) {
+  using BlockScan = cub::BlockScan<ScanPair, scan_threads, cub::BLOCK_SCAN_WARP_SCANS>;
+  __shared__ typename BlockScan::TempStorage scan_temp;
+  extern __shared__ float smem[];
+  const int n = a.d_state, bc_stride = n + 1;
+  float* u_tile = smem;                                      // [chunk][channels (+1)]
+  float* dt_tile = u_tile + scan_chunk * scan_tile_stride;   // Δ after softplus
+  float* zy_tile = dt_tile + scan_chunk * scan_tile_stride;  // z in, gated y out
+  float* B_tile = zy_tile + scan_chunk * scan_tile_stride;   // [chunk][d_state (+1)]
+  float* C_tile = B_tile + scan_chunk * bc_stride;
+  float* h = C_tile + scan_chunk * bc_stride;  // [channels][d_state]
+
+  const MambaSeq seq = batch.seq[blockIdx.y];
+  const int c0 = blockIdx.x * scan_channels;
+  const int tid = threadIdx.x;
+
+  for (int i = tid; i < scan_channels * n; i += scan_threads) {
+    const int c = c0 + i / n;
+    h[i] = c < a.d_inner ? seq.ssm[c * n + i % n] : 0.0f;
+  }
+
+  for (int chunk0 = 0; chunk0 < seq.len; chunk0 += scan_chunk) {
+    __syncthreads();  // the previous chunk's tiles are consumed
+    for (int i = tid; i < scan_chunk * scan_channels; i += scan_threads) {
+      const int tt = i / scan_channels, ch = i % scan_channels, c = c0 + ch;
+      const int t = chunk0 + tt;
+      const bool valid = t < seq.len && c < a.d_inner;
+      const long long row = seq.row0 + t;
+      // Padding steps are the identity of the recurrence: Δ = 0 gives a = 1, b = 0.
+      u_tile[tt * scan_tile_stride + ch] = valid ? a.u[row * a.d_inner + c] : 0.0f;
+      dt_tile[tt * scan_tile_stride + ch] =
+          valid ? softplus(a.dt[row * a.d_inner + c] + a.dt_bias[c]) : 0.0f;
+      zy_tile[tt * scan_tile_stride + ch] = valid ? a.z[row * a.ld_z + c] : 0.0f;
+    }
+    for (int i = tid; i < scan_chunk * n; i += scan_threads) {
+      const int tt = i / n, k = i % n, t = chunk0 + tt;
+      const float* B = a.B + (seq.row0 + static_cast<long long>(t)) * a.ld_bc;
+      B_tile[tt * bc_stride + k] = t < seq.len ? B[k] : 0.0f;
+      C_tile[tt * bc_stride + k] = t < seq.len ? B[n + k] : 0.0f;
+    }
+    __syncthreads();
+
+    for (int ch = 0; ch < scan_channels && c0 + ch < a.d_inner; ++ch) {
+      const int c = c0 + ch;
+      float y[scan_items] = {};
+      for (int k = 0; k < n; ++k) {
+        const float A = a.A[c * n + k];
+        ScanPair p[scan_items];
+#pragma unroll
+        for (int i = 0; i < scan_items; ++i) {
+          const int tt = tid * scan_items + i;
+          const float dt = dt_tile[tt * scan_tile_stride + ch];
+          p[i] = {expf(dt * A),
+                  dt * B_tile[tt * bc_stride + k] * u_tile[tt * scan_tile_stride + ch]};
+        }
+        ScanCarry carry{&h[ch * n + k]};
+        BlockScan(scan_temp).InclusiveScan(p, p, ScanPairOp{}, carry);
+        __syncthreads();  // scan_temp is reused; the carried h is visible to the next chunk
+#pragma unroll
+        for (int i = 0; i < scan_items; ++i)
+          y[i] = fmaf(C_tile[(tid * scan_items + i) * bc_stride + k], p[i].b, y[i]);
+      }
+#pragma unroll
+      for (int i = 0; i < scan_items; ++i) {
+        const int tt = tid * scan_items + i;
+        const float u = u_tile[tt * scan_tile_stride + ch];
+        float& zy = zy_tile[tt * scan_tile_stride + ch];
+        zy = fmaf(a.D[c], u, y[i]) * silu(zy);
+      }
+    }
+    __syncthreads();
+    for (int i = tid; i < scan_chunk * scan_channels; i += scan_threads) {
+      const int tt = i / scan_channels, ch = i % scan_channels, c = c0 + ch;
+      const int t = chunk0 + tt;
+      if (t < seq.len && c < a.d_inner)
+        a.y[(seq.row0 + static_cast<long long>(t)) * a.d_inner + c] =
+            zy_tile[tt * scan_tile_stride + ch];
+    }
+  }
+  __syncthreads();
+  for (int i = tid; i < scan_channels * n; i += scan_threads) {
+    const int c = c0 + i / n;
+    if (c < a.d_inner) seq.ssm[c * n + i % n] = h[i];
+  }
+}
+
+// The chunked scan's shared memory exceeds the 48 KiB default: opt in (once per size, growing),
+// after checking this device has enough.
+inline void prepare_scan_chunked(int d_state) {
+  static std::mutex mutex;
+  static std::size_t prepared = 0;
+  const std::size_t bytes = scan_chunked_smem(d_state);
+  std::lock_guard lock(mutex);
+  if (bytes <= prepared) return;
+  int device = 0, limit = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+             "cudaDeviceGetAttribute");
+  detail::check(bytes + sizeof(cub::BlockScan<ScanPair, scan_threads>::TempStorage) <=
+                    static_cast<std::size_t>(limit),
+                "MambaLayer on CUDA: d_state ", d_state, " needs ", bytes,
+                " bytes of shared memory per block for the chunked scan; this device has ", limit);
+  check_cuda(
+      cudaFuncSetAttribute(scan_chunked_kernel<>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(bytes)),
+      "cudaFuncSetAttribute (scan_chunked_kernel)");
+  prepared = bytes;
+}
+
+}  // namespace cuda_detail
+
+template <StorageType W>
+struct MambaKernel<cuda, W> {
+  using Layer = MambaLayer<cuda, W>;
+
+  struct Resident {
+    cuda_detail::DeviceMatrix<W> in_proj, x_proj, dt_proj, out_proj;
+    cuda_detail::DeviceMatrix<float> conv_weight, conv_bias, dt_bias, A, D;
+    Resident() = default;
+    explicit Resident(const Layer& layer) {
+      const auto& w = layer.weights();
+      in_proj = cuda_detail::upload(w.in_proj);
+      x_proj = cuda_detail::upload(w.x_proj);
+      dt_proj = cuda_detail::upload(w.dt_proj);
+      out_proj = cuda_detail::upload(w.out_proj);
+      conv_weight = cuda_detail::upload(w.conv_weight);
+      conv_bias = cuda_detail::upload(w.conv_bias);
+      dt_bias = cuda_detail::upload(w.dt_bias);
+      A = cuda_detail::upload(layer.A());
+      D = cuda_detail::upload(w.D);
+    }
+  };
+
+  static constexpr int max_d_state = 64;
+
+  // State is Layer::State (a template parameter: the layer is incomplete where this is read).
+  template <class State>
+  static void forward(const Layer& layer, std::span<State* const> states,
+                      std::span<const index_t> lengths, ConstMatrixView<float> x,
+                      MatrixView<float> y) {
+    using namespace cuda_detail;
+    check_device_views("MambaLayer", x, y);
+    const MambaConfig& c = layer.config();
+    const index_t T = x.rows(), di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank();
+    detail::check(c.d_conv <= mamba_max_conv, "MambaLayer on CUDA: d_conv up to ", mamba_max_conv,
+                  " is compiled in, got ", c.d_conv);
+    detail::check(n <= max_d_state, "MambaLayer on CUDA: d_state up to ", max_d_state,
+                  " is compiled in, got ", n);
+    if (T == 0) return;
+    const Resident& w = layer.resident();
+    CudaContext& ctx = CudaContext::current();
+    const cudaStream_t stream = ctx.stream();
+    const int d_inner = to_int(di, "d_inner"), d_conv = static_cast<int>(c.d_conv);
+
+    DeviceBuffer<float> xz(T * 2 * di, DeviceBuffer<float>::uninitialized);
+    linear(x, w.in_proj, xz.view<2>({T, 2 * di}), ctx);
+
+    // Causal conv + SiLU, then the conv states.
+    DeviceBuffer<float> uc(T * di, DeviceBuffer<float>::uninitialized);
+    const auto make = [](auto& s, int row0, int len) {
+      return MambaSeq{row0, len, s.conv.data(), s.ssm.data()};
+    };
+    for_each_launch<MambaSeq>(states, lengths, make, [&](const LaunchBatch<MambaSeq>& batch) {
+      const dim3 grid(blocks_for(di, conv_threads),
+                      std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
+      conv_silu_kernel<>
+          <<<grid, conv_threads, 0, stream>>>(batch, xz.data(), 2 * di, w.conv_weight.data(),
+                                              w.conv_bias.data(), d_inner, d_conv, uc.data());
+      check_launch("conv_silu_kernel");
+      if (d_conv > 1) {
+        conv_state_kernel<>
+            <<<dim3(blocks_for(di, conv_threads), batch.n), conv_threads, 0, stream>>>(
+                batch, xz.data(), 2 * di, d_inner, d_conv);
+        check_launch("conv_state_kernel");
+      }
+    });
+
+    // δ, B, C; then Δ before its bias and softplus (both fused into the scan).
+    DeviceBuffer<float> dbc(T * (r + 2 * n), DeviceBuffer<float>::uninitialized);
+    const MatrixView<float> dbc_view = dbc.view<2>({T, r + 2 * n});
+    linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj, dbc_view, ctx);
+    DeviceBuffer<float> dt(T * di, DeviceBuffer<float>::uninitialized);
+    linear(ConstMatrixView<float>(MatrixView<float>(dbc.data(), {T, r}, {r + 2 * n, 1})), w.dt_proj,
+           dt.view<2>({T, di}), ctx);
+
+    DeviceBuffer<float> ys(T * di, DeviceBuffer<float>::uninitialized);
+    ScanArgs args;
+    args.u = uc.data();
+    args.dt = dt.data();
+    args.dt_bias = w.dt_bias.data();
+    args.A = w.A.data();
+    args.B = dbc.data() + r;
+    args.ld_bc = r + 2 * n;
+    args.D = w.D.data();
+    args.z = xz.data() + di;
+    args.ld_z = 2 * di;
+    args.y = ys.data();
+    args.d_inner = d_inner;
+    args.d_state = static_cast<int>(n);
+    for_each_launch<MambaSeq>(states, lengths, make, [&](const LaunchBatch<MambaSeq>& batch) {
+      if (batch.max_len <= scan_sequential_max_len) {
+        const dim3 grid(blocks_for(di, scan_sequential_threads), batch.n);
+        if (n <= 16)
+          scan_sequential_kernel<16><<<grid, scan_sequential_threads, 0, stream>>>(batch, args);
+        else
+          scan_sequential_kernel<max_d_state>
+              <<<grid, scan_sequential_threads, 0, stream>>>(batch, args);
+        check_launch("scan_sequential_kernel");
+      } else {
+        prepare_scan_chunked(static_cast<int>(n));
+        const dim3 grid(blocks_for(di, scan_channels), batch.n);
+        scan_chunked_kernel<>
+            <<<grid, scan_threads, scan_chunked_smem(static_cast<int>(n)), stream>>>(batch, args);
+        check_launch("scan_chunked_kernel");
+      }
+    });
+
+    linear(ConstMatrixView<float>(ys.view<2>({T, di})), w.out_proj, y, ctx);
+  }
+};
+
+}  // namespace samba

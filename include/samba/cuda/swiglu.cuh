@@ -1,0 +1,55 @@
+// SwiGLU on the GPU: W_gate and W_up are uploaded as one [2·d_ff, d_model] matrix, so one GEMM
+// (or one pass over the weights in decode) gives both; silu(g) ⊙ u is one fused elementwise
+// kernel; W_down is the second GEMM.
+#pragma once
+
+#include "samba/cuda/backend.cuh"
+#include "samba/cuda/common.cuh"
+#include "samba/cuda/linear.cuh"
+#include "samba/layers/swiglu.hpp"
+
+namespace samba {
+namespace cuda_detail {
+
+// h[t, i] = silu(gu[t, i]) · gu[t, d_ff + i]
+template <class = void>
+__global__ void silu_mul_kernel(const float* __restrict__ gu, int d_ff, long long n,
+                                float* __restrict__ h) {
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long t = i / d_ff, c = i % d_ff;
+    const float* row = gu + t * 2 * d_ff;
+    h[i] = silu(row[c]) * row[d_ff + c];
+  }
+}
+
+}  // namespace cuda_detail
+
+template <StorageType W>
+struct SwiGLUKernel<cuda, W> {
+  struct Resident {
+    cuda_detail::DeviceMatrix<W> gate_up;  // [2·d_ff, d_model]: gate rows, then up rows
+    cuda_detail::DeviceMatrix<W> down;     // [d_model, d_ff]
+    Resident() = default;
+    explicit Resident(const SwiGLU<cuda, W>& layer)
+        : gate_up(cuda_detail::upload<W>({&layer.weights().gate, &layer.weights().up})),
+          down(cuda_detail::upload(layer.weights().down)) {}
+  };
+
+  static void forward(const SwiGLU<cuda, W>& layer, ConstMatrixView<float> x, MatrixView<float> y) {
+    cuda_detail::check_device_views("SwiGLU", x, y);
+    const index_t T = x.rows(), F = layer.config().d_ff;
+    if (T == 0) return;
+    CudaContext& ctx = CudaContext::current();
+    DeviceBuffer<float> gu(T * 2 * F, DeviceBuffer<float>::uninitialized);
+    DeviceBuffer<float> h(T * F, DeviceBuffer<float>::uninitialized);
+    cuda_detail::linear(x, layer.resident().gate_up, gu.view<2>({T, 2 * F}), ctx);
+    const long long n = static_cast<long long>(T) * F;
+    cuda_detail::silu_mul_kernel<><<<cuda_detail::elementwise_grid(n), 256, 0, ctx.stream()>>>(
+        gu.data(), cuda_detail::to_int(F, "d_ff"), n, h.data());
+    cuda_detail::check_launch("silu_mul_kernel");
+    cuda_detail::linear(ConstMatrixView<float>(h.view<2>({T, F})), layer.resident().down, y, ctx);
+  }
+};
+
+}  // namespace samba

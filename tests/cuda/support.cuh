@@ -1,0 +1,85 @@
+// Helpers of the CUDA tests: data to and from the device, runs of a layer in chunks, and the
+// normalised error against the plain-loop references (which take the same layer objects: the
+// references read the layer's host weights, whatever its backend).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <samba/cuda.cuh>
+#include <samba/reference/stack.hpp>
+
+namespace samba::test {
+
+// Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE).
+inline double rel_error(const HostBuffer<float>& got, const reference::Matrix& want) {
+  REQUIRE(got.size() == want.rows * want.cols);
+  double num = 0.0, den = 0.0;
+  for (std::size_t i = 0; i < want.data.size(); ++i) {
+    const double d = static_cast<double>(got[static_cast<index_t>(i)]) - want.data[i];
+    num += d * d;
+    den += want.data[i] * want.data[i];
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+inline double rel_error(const HostBuffer<float>& got, const HostBuffer<float>& want) {
+  REQUIRE(got.size() == want.size());
+  double num = 0.0, den = 0.0;
+  for (index_t i = 0; i < got.size(); ++i) {
+    const double d = static_cast<double>(got[i]) - static_cast<double>(want[i]);
+    num += d * d;
+    den += static_cast<double>(want[i]) * static_cast<double>(want[i]);
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+inline bool bitwise_equal(const HostBuffer<float>& a, const HostBuffer<float>& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](float x, float y) {
+           return std::bit_cast<std::uint32_t>(x) == std::bit_cast<std::uint32_t>(y);
+         });
+}
+
+inline HostBuffer<float> random_activations(index_t rows, index_t cols, std::uint64_t seed) {
+  HostBuffer<float> b(rows * cols);
+  Random rng(seed);
+  for (auto& v : b) v = rng.normal();
+  return b;
+}
+
+// Tolerances of the relative error against the f64 reference: f32 weights run f32 arithmetic;
+// bf16/f16 weights are exact in the reference too, but prefill GEMMs round the activations to the
+// weight type for the tensor cores (8 or 11 significant bits).
+template <StorageType W>
+inline constexpr double tolerance_v = std::is_same_v<W, float>  ? 2e-5
+                                      : std::is_same_v<W, bf16> ? 2e-2
+                                                                : 4e-3;
+
+// Runs `layer` on the device over x [T, d] in chunks of the given sizes (cycled), from a fresh
+// state, and returns y on the host.
+template <class L>
+HostBuffer<float> run_chunked(const L& layer, const HostBuffer<float>& x, index_t d,
+                              const std::vector<index_t>& chunks) {
+  const index_t T = x.size() / d;
+  const DeviceBuffer<float> dx = to_device(x);
+  DeviceBuffer<float> dy(T * d);
+  auto state = layer.make_state();
+  index_t t = 0;
+  for (std::size_t i = 0; t < T; ++i) {
+    const index_t n = std::min(chunks[i % chunks.size()], T - t);
+    layer.forward(state, dx.view<2>({T, d}).slice(t, n), dy.view<2>({T, d}).slice(t, n));
+    t += n;
+  }
+  return to_host(dy);
+}
+
+template <class L>
+HostBuffer<float> run_whole(const L& layer, const HostBuffer<float>& x, index_t d) {
+  return run_chunked(layer, x, d, {x.size() / d});
+}
+
+inline reference::Matrix as_matrix(const HostBuffer<float>& x, index_t d) {
+  return reference::Matrix::from(x.view<2>({x.size() / d, d}));
+}
+
+}  // namespace samba::test
