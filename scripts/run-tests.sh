@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite, as CI does:
-#   1. ci:   Release, warnings as errors, every test (ctest);
+#   1. ci:   Release, warnings as errors, every test (ctest). Where nvcc is found (/usr/local/cuda
+#            or PATH) this step also compiles the CUDA backend's tests and benchmarks (sm_90); its
+#            tests run only where a CUDA device is present and are reported as skipped otherwise;
 #   2. asan: AddressSanitizer + UndefinedBehaviorSanitizer (-O1): samba_tests and the samba-cli
 #            tests again;
 #   3. tsan: ThreadSanitizer (-O1): the tests that run one model or stack on several threads;

@@ -307,6 +307,25 @@ inline constexpr int attn_split_max_len = 4;  // decode-sized calls split their 
 inline constexpr long long attn_keys_per_split = 512;
 inline constexpr int attn_max_splits = 16;
 
+// Attention of one launch (step 3): the tiles, then the merge of the splits if there are several.
+// Also what bench/cuda times on its own.
+inline void flash_attention(const LaunchBatch<AttnSeq>& batch, const AttnArgs& args,
+                            cudaStream_t stream) {
+  const int group = args.n_heads / args.n_kv_heads;
+  if (args.head_dim <= 64)
+    launch_attention<2>(batch, args, group, stream);
+  else if (args.head_dim <= 128)
+    launch_attention<4>(batch, args, group, stream);
+  else
+    launch_attention<8>(batch, args, group, stream);
+  if (args.splits > 1) {
+    combine_kernel<>
+        <<<dim3(std::min(batch.max_len * args.n_heads, 65535), batch.n), 128, 0, stream>>>(batch,
+                                                                                           args);
+    check_launch("combine_kernel");
+  }
+}
+
 }  // namespace cuda_detail
 
 template <StorageType W, AttentionKind Kind>
@@ -365,7 +384,6 @@ struct AttentionKernel<cuda, W, Kind> {
     args.total_rows = to_int(T, "tokens");
     args.window = layer.window();
     args.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const int group = args.n_heads / args.n_kv_heads;
     const int rotary = static_cast<int>(c.resolved_rotary_dims());
 
     // Flash-decoding splits for decode-sized calls: enough blocks to cover the device.
@@ -393,18 +411,7 @@ struct AttentionKernel<cuda, W, Kind> {
             batch, args, w.inv_freq->data(), rotary);
         check_launch("rope_kernel");
       }
-      if (hd <= 64)
-        launch_attention<2>(batch, args, group, stream);
-      else if (hd <= 128)
-        launch_attention<4>(batch, args, group, stream);
-      else
-        launch_attention<8>(batch, args, group, stream);
-      if (args.splits > 1) {
-        combine_kernel<>
-            <<<dim3(std::min(batch.max_len * args.n_heads, 65535), batch.n), 128, 0, stream>>>(
-                batch, args);
-        check_launch("combine_kernel");
-      }
+      flash_attention(batch, args, stream);
       cache_write_kernel<>
           <<<dim3(std::min<unsigned>(blocks_for(batch.max_len * kvd, 256), 4096), batch.n), 256, 0,
              stream>>>(batch, args);

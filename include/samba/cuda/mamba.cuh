@@ -52,7 +52,7 @@ struct ScanArgs {
   int d_inner = 0, d_state = 0;
 };
 
-inline constexpr int mamba_max_conv = 8;
+inline constexpr int mamba_max_conv = 8, mamba_max_d_state = 64;
 inline constexpr int conv_threads = 128, conv_steps = 32;
 
 template <class = void>
@@ -285,6 +285,29 @@ inline void prepare_scan_chunked(int d_state) {
   prepared = bytes;
 }
 
+// The selective scan of one launch: the sequential kernel for decode-sized chunks, the chunked
+// CUB scan for longer ones. Also what bench/cuda times on its own.
+inline void selective_scan(const LaunchBatch<MambaSeq>& batch, const ScanArgs& args,
+                           cudaStream_t stream) {
+  detail::check(args.d_state <= mamba_max_d_state, "MambaLayer on CUDA: d_state up to ",
+                mamba_max_d_state, " is compiled in, got ", args.d_state);
+  if (batch.max_len <= scan_sequential_max_len) {
+    const dim3 grid(blocks_for(args.d_inner, scan_sequential_threads), batch.n);
+    if (args.d_state <= 16)
+      scan_sequential_kernel<16><<<grid, scan_sequential_threads, 0, stream>>>(batch, args);
+    else
+      scan_sequential_kernel<mamba_max_d_state>
+          <<<grid, scan_sequential_threads, 0, stream>>>(batch, args);
+    check_launch("scan_sequential_kernel");
+  } else {
+    prepare_scan_chunked(args.d_state);
+    const dim3 grid(blocks_for(args.d_inner, scan_channels), batch.n);
+    scan_chunked_kernel<>
+        <<<grid, scan_threads, scan_chunked_smem(args.d_state), stream>>>(batch, args);
+    check_launch("scan_chunked_kernel");
+  }
+}
+
 }  // namespace cuda_detail
 
 template <StorageType W>
@@ -309,8 +332,6 @@ struct MambaKernel<cuda, W> {
     }
   };
 
-  static constexpr int max_d_state = 64;
-
   // State is Layer::State (a template parameter: the layer is incomplete where this is read).
   template <class State>
   static void forward(const Layer& layer, std::span<State* const> states,
@@ -322,7 +343,7 @@ struct MambaKernel<cuda, W> {
     const index_t T = x.rows(), di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank();
     detail::check(c.d_conv <= mamba_max_conv, "MambaLayer on CUDA: d_conv up to ", mamba_max_conv,
                   " is compiled in, got ", c.d_conv);
-    detail::check(n <= max_d_state, "MambaLayer on CUDA: d_state up to ", max_d_state,
+    detail::check(n <= mamba_max_d_state, "MambaLayer on CUDA: d_state up to ", mamba_max_d_state,
                   " is compiled in, got ", n);
     if (T == 0) return;
     const Resident& w = layer.resident();
@@ -376,21 +397,7 @@ struct MambaKernel<cuda, W> {
     args.d_inner = d_inner;
     args.d_state = static_cast<int>(n);
     for_each_launch<MambaSeq>(states, lengths, make, [&](const LaunchBatch<MambaSeq>& batch) {
-      if (batch.max_len <= scan_sequential_max_len) {
-        const dim3 grid(blocks_for(di, scan_sequential_threads), batch.n);
-        if (n <= 16)
-          scan_sequential_kernel<16><<<grid, scan_sequential_threads, 0, stream>>>(batch, args);
-        else
-          scan_sequential_kernel<max_d_state>
-              <<<grid, scan_sequential_threads, 0, stream>>>(batch, args);
-        check_launch("scan_sequential_kernel");
-      } else {
-        prepare_scan_chunked(static_cast<int>(n));
-        const dim3 grid(blocks_for(di, scan_channels), batch.n);
-        scan_chunked_kernel<>
-            <<<grid, scan_threads, scan_chunked_smem(static_cast<int>(n)), stream>>>(batch, args);
-        check_launch("scan_chunked_kernel");
-      }
+      selective_scan(batch, args, stream);
     });
 
     linear(ConstMatrixView<float>(ys.view<2>({T, di})), w.out_proj, y, ctx);
