@@ -60,7 +60,7 @@ TEST_CASE("CUDA ragged batch == each sequence on its own", "[cuda][stack][batch]
       const auto alone = test::run_whole(stack, xs, d);
       HostBuffer<float> part(len * d);
       std::copy_n(batched.data() + r0 * d, len * d, part.data());
-      CHECK(rel_error(part, alone) < 1e-6);
+      CHECK(rel_error(part, alone) < 1e-5);  // GEMV vs cuBLAS summation order
     }
     r0 += len;
   }
