@@ -21,6 +21,13 @@ ModelDims tiny_dims(index_t n_blocks) {
   return d;
 }
 
+// Checked by the compiler, device or not.
+static_assert(Backend<cuda>);
+static_assert(Layer<MambaLayer<cuda, bf16>> && Layer<SlidingWindowAttention<cuda, f16>> &&
+              Layer<CausalAttention<cuda>> && Layer<SwiGLU<cuda, bf16>> && Layer<RMSNorm<cuda>>);
+static_assert(Layer<presets::Samba<cuda, bf16>> && Layer<presets::Llama<cuda, float>>);
+static_assert(std::is_same_v<presets::Samba<cuda>::backend_type, cuda>);
+
 TEMPLATE_TEST_CASE("CUDA Samba and Llama stacks match the reference", "[cuda][stack]", float,
                    bf16) {
   using W = TestType;
