@@ -434,5 +434,7 @@ int main(int argc, char** argv) {
   register_all(full);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  // The registered benchmarks hold device buffers: free them while the CUDA context still exists.
+  benchmark::ClearRegisteredBenchmarks();
   return 0;
 }

@@ -96,10 +96,8 @@ class DeviceBuffer {
 
   void release() noexcept {
     if (!data_) return;
-    // A buffer released on another thread than its allocator's may still be in use by work on
-    // this thread's stream: wait for that work before the block can be handed out again.
-    CudaContext& ctx = CudaContext::current();
-    if (!ctx.uses(allocator_.get())) ctx.synchronize();
+    // (A thread without a context has enqueued nothing to wait for.)
+    if (CudaContext* ctx = CudaContext::existing()) ctx->wait_before_release(allocator_.get());
     allocator_->deallocate(data_, bytes());
     data_ = nullptr;
     size_ = 0;

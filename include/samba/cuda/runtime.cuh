@@ -172,10 +172,14 @@ class CudaContext {
     thread_local CudaContext context;
     return context;
   }
+  // This thread's context if it exists (made and not yet destroyed), else null: for releasing
+  // buffers, which must neither create a context nor touch one destroyed at thread exit.
+  static CudaContext* existing() { return alive_; }
 
   CudaContext(const CudaContext&) = delete;
   CudaContext& operator=(const CudaContext&) = delete;
   ~CudaContext() {
+    alive_ = nullptr;
     allocator_.reset();
     if (cublas_) (void)cublasDestroy(cublas_);
     if (cublas_workspace_) (void)cudaFree(cublas_workspace_);
@@ -212,11 +216,12 @@ class CudaContext {
     return active_ ? active_ : allocator_;
   }
 
-  // True when buffers of allocator `a` are enqueued on this thread's stream: `a` is this thread's
-  // allocator or the pool its allocations are routed to now.
-  bool uses(const DeviceAllocator* a) {
-    init();
-    return a == allocator_.get() || a == active_.get();
+  // For a buffer of allocator `a` being released on this thread: unless `a` is this thread's
+  // allocator or the pool its allocations go to now, the block may still be in use by work on this
+  // thread's stream, so wait for that work before the block can be handed out again.
+  void wait_before_release(const DeviceAllocator* a) noexcept {
+    if (stream_ && a != allocator_.get() && a != active_.get())
+      (void)cudaStreamSynchronize(stream_);
   }
 
   // Waits for everything enqueued on this thread's stream.
@@ -235,7 +240,7 @@ class CudaContext {
  private:
   static constexpr std::size_t cublas_workspace_bytes = std::size_t{32} << 20;
 
-  CudaContext() = default;
+  CudaContext() { alive_ = this; }
 
   void init() {
     if (stream_) return;
@@ -250,6 +255,7 @@ class CudaContext {
   void* cublas_workspace_ = nullptr;
   std::shared_ptr<DeviceAllocator> allocator_;
   std::shared_ptr<DeviceAllocator> active_;
+  static inline thread_local CudaContext* alive_ = nullptr;
 };
 
 }  // namespace samba
