@@ -45,15 +45,18 @@ TEMPLATE_TEST_CASE("CUDA MambaLayer matches the reference; chunked == whole == s
                    "[cuda][mamba]", float, bf16) {
   using W = TestType;
   struct Case {
-    index_t d_model, d_state, T;
+    index_t d_model, d_state, d_conv, T;
   };
   // T 20: the sequential scan; 300 and 600: the chunked scan over 2 and 3 chunks of 256 steps.
-  // d_inner 2·37 = 74 leaves a partial tile of 8 channels; d_state 5 and 24 are not 16.
-  for (const Case k : {Case{16, 16, 20}, Case{37, 5, 300}, Case{32, 24, 600}, Case{64, 16, 1}}) {
-    CAPTURE(k.d_model, k.d_state, k.T);
+  // d_inner 2·37 = 74 leaves a partial tile of 8 channels; d_state 5 and 24 are not 16; d_conv 1
+  // keeps no conv state, 2 one input.
+  for (const Case k : {Case{16, 16, 4, 20}, Case{37, 5, 4, 300}, Case{32, 24, 4, 600},
+                       Case{64, 16, 4, 1}, Case{24, 16, 1, 50}, Case{24, 8, 2, 70}}) {
+    CAPTURE(k.d_model, k.d_state, k.d_conv, k.T);
     MambaConfig c;
     c.d_model = k.d_model;
     c.d_state = k.d_state;
+    c.d_conv = k.d_conv;
     Random rng(static_cast<std::uint64_t>(k.T));
     const auto layer = MambaLayer<cuda, W>::random(c, rng);
     const auto x = test::random_activations(k.T, k.d_model, 3);
@@ -82,6 +85,8 @@ void check_attention(const AttentionConfig& c, index_t T, double tolerance) {
   // that wrap the ring buffer mid-chunk.
   CHECK(rel_error(run_chunked(layer, x, c.d_model, {1}), want) < tolerance);
   CHECK(rel_error(run_chunked(layer, x, c.d_model, {5, 64, 1, 33}), want) < tolerance);
+  // Decode-sized chunks of 2–4 tokens (split too, past 512 visible keys).
+  CHECK(rel_error(run_chunked(layer, x, c.d_model, {3, 2, 4}), want) < tolerance);
 }
 
 TEMPLATE_TEST_CASE("CUDA sliding-window attention matches the reference", "[cuda][attention]",

@@ -74,6 +74,44 @@ TEST_CASE("CUDA ragged batch == each sequence on its own", "[cuda][stack][batch]
   CHECK(states[2].position == 40);
 }
 
+TEST_CASE("CUDA batch of more sequences than one launch takes", "[cuda][stack][batch]") {
+  // 37 sequences: two launch groups (32 + 5) in every kernel; lengths 1–3, so the attention of
+  // the decode-sized call is split once the prompts have made > 512 keys visible.
+  using S = presets::Llama<cuda>;
+  ModelDims dims = tiny_dims(2);
+  dims.window = 0;
+  const index_t d = 48, n = 37, prompt = 520;
+  const auto stack = S::random(make_config<S>(dims), 5);
+  std::vector<S::State> states(n, stack.make_state());
+  std::vector<S::State*> ptrs;
+  std::vector<index_t> lengths;
+  const auto px = test::random_activations(prompt, d, 8);
+  const DeviceBuffer<float> dpx = to_device(px);
+  DeviceBuffer<float> dpy(prompt * d);
+  for (index_t s = 0; s < n; ++s) {
+    ptrs.push_back(&states[static_cast<std::size_t>(s)]);
+    lengths.push_back(1 + s % 3);
+    stack.forward(states[static_cast<std::size_t>(s)], dpx.view<2>({prompt, d}),
+                  dpy.view<2>({prompt, d}));
+  }
+  std::vector<S::State> alone_states = states;
+  index_t T = 0;
+  for (const index_t len : lengths) T += len;
+  const auto x = test::random_activations(T, d, 9);
+  const DeviceBuffer<float> dx = to_device(x);
+  DeviceBuffer<float> dy(T * d), dz(T * d);
+  stack.forward_batch(std::span<S::State* const>(ptrs), std::span<const index_t>(lengths),
+                      dx.view<2>({T, d}), dy.view<2>({T, d}));
+  index_t r0 = 0;
+  for (index_t s = 0; s < n; ++s) {
+    const index_t len = lengths[static_cast<std::size_t>(s)];
+    stack.forward(alone_states[static_cast<std::size_t>(s)], dx.view<2>({T, d}).slice(r0, len),
+                  dz.view<2>({T, d}).slice(r0, len));
+    r0 += len;
+  }
+  CHECK(rel_error(to_host(dy), to_host(dz)) < 1e-5);
+}
+
 TEST_CASE("CUDA state copies are snapshots", "[cuda][stack][state]") {
   using S = presets::Samba<cuda>;
   const index_t d = 48;
@@ -122,6 +160,35 @@ TEST_CASE("CUDA graph decoder == eager decode, and reuses its memory", "[cuda][g
   CHECK(decoder.steps() == steps);
   CHECK(decoder.instantiations() < steps);
   CHECK(graphed.position == eager.position);
+}
+
+TEST_CASE("CUDA graph decoder: caches that grow, splits that start, a Llama stack",
+          "[cuda][graph]") {
+  // Causal attention: the KV cache doubles at 512 and 1024 (grown before capture), and the
+  // attention of a step splits its keys once more than 512 are visible: the captured graph changes
+  // shape, and the decoder instantiates it again.
+  using S = presets::Llama<cuda>;
+  ModelDims dims = tiny_dims(2);
+  const index_t d = 48, prompt = 500, steps = 40;
+  const auto stack = S::random(make_config<S>(dims), 6);
+  const auto x = test::random_activations(prompt + steps, d, 10);
+  const DeviceBuffer<float> dx = to_device(x);
+  const auto rows = [&](index_t t, index_t n) {
+    return dx.view<2>({prompt + steps, d}).slice(t, n);
+  };
+  auto eager = stack.make_state();
+  DeviceBuffer<float> scratch(prompt * d);
+  stack.forward(eager, rows(0, prompt), scratch.view<2>({prompt, d}));
+  auto graphed = eager;
+  CudaGraphDecoder<S> decoder(stack);
+  DeviceBuffer<float> ye(d), yg(d);
+  for (index_t t = prompt; t < prompt + steps; ++t) {
+    stack.forward(eager, rows(t, 1), ye.view<2>({1, d}));
+    decoder.step(graphed, rows(t, 1), yg.view<2>({1, d}));
+    REQUIRE(test::bitwise_equal(to_host(ye), to_host(yg)));
+  }
+  CHECK(decoder.instantiations() >= 2);
+  CHECK(std::get<0>(graphed.blocks)[0].capacity == std::get<0>(eager.blocks)[0].capacity);
 }
 
 TEST_CASE("DeviceBuffer round trips and deep copies", "[cuda][buffer]") {

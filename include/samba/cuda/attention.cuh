@@ -22,7 +22,6 @@
 
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <vector>
 
 #include "samba/cuda/backend.cuh"
@@ -280,16 +279,14 @@ std::size_t attention_smem() {
   return sizeof(float) * (attn_block_rows + 2 * attn_block_keys) * (32 * DPL + 1);
 }
 
-// The kernel's shared memory may exceed the 48 KiB default: opt in once per instantiation.
+// The kernel's shared memory may exceed the 48 KiB default: opt in. Set at every launch (a host
+// call, no synchronisation): the setting belongs to the current device.
 template <int DPL>
 void prepare_attention() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    check_cuda(
-        cudaFuncSetAttribute(attention_kernel<DPL>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             static_cast<int>(attention_smem<DPL>())),
-        "cudaFuncSetAttribute (attention_kernel)");
-  });
+  check_cuda(
+      cudaFuncSetAttribute(attention_kernel<DPL>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(attention_smem<DPL>())),
+      "cudaFuncSetAttribute (attention_kernel)");
 }
 
 template <int DPL>

@@ -20,8 +20,6 @@
 
 #include <cub/block/block_scan.cuh>
 
-#include <mutex>
-
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
 #include "samba/cuda/linear.cuh"
@@ -262,27 +260,24 @@ __global__ void __launch_bounds__(scan_threads)
   }
 }
 
-// The chunked scan's shared memory exceeds the 48 KiB default: opt in (once per size, growing),
-// after checking this device has enough.
+// The chunked scan's shared memory exceeds the 48 KiB default: check this device has enough and
+// opt in. Set at every launch (a host call, no synchronisation): the setting belongs to the
+// current device, which may change between calls.
 inline void prepare_scan_chunked(int d_state) {
-  static std::mutex mutex;
-  static std::size_t prepared = 0;
+  using TempStorage =
+      cub::BlockScan<ScanPair, scan_threads, cub::BLOCK_SCAN_WARP_SCANS>::TempStorage;
   const std::size_t bytes = scan_chunked_smem(d_state);
-  std::lock_guard lock(mutex);
-  if (bytes <= prepared) return;
   int device = 0, limit = 0;
   check_cuda(cudaGetDevice(&device), "cudaGetDevice");
   check_cuda(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
              "cudaDeviceGetAttribute");
-  detail::check(bytes + sizeof(cub::BlockScan<ScanPair, scan_threads>::TempStorage) <=
-                    static_cast<std::size_t>(limit),
-                "MambaLayer on CUDA: d_state ", d_state, " needs ", bytes,
+  detail::check(bytes + sizeof(TempStorage) <= static_cast<std::size_t>(limit),
+                "MambaLayer on CUDA: d_state ", d_state, " needs ", bytes + sizeof(TempStorage),
                 " bytes of shared memory per block for the chunked scan; this device has ", limit);
   check_cuda(
       cudaFuncSetAttribute(scan_chunked_kernel<>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                            static_cast<int>(bytes)),
       "cudaFuncSetAttribute (scan_chunked_kernel)");
-  prepared = bytes;
 }
 
 // The selective scan of one launch: the sequential kernel for decode-sized chunks, the chunked

@@ -26,8 +26,11 @@
 
 namespace samba {
 
-// Thrown by a kernel that cannot run inside CUDA graph capture this time (a KV cache must grow):
-// CudaGraphDecoder catches it and runs that step eagerly.
+// Thrown by a kernel that cannot run inside CUDA graph capture (a KV cache that must grow). The
+// CudaGraphDecoder grows the caches of a HybridStack's attention blocks before it captures, so this
+// means a layout it does not know (an attention layer nested deeper); the step is then abandoned
+// part-way, with host-side positions of the blocks before it already advanced: the states are not
+// usable afterwards.
 class capture_conflict : public error {
  public:
   using error::error;
@@ -117,8 +120,9 @@ class DeviceAllocator {
     }
     void* p = nullptr;
     cudaError_t e = cudaMalloc(&p, size);
-    if (e == cudaErrorMemoryAllocation) {
-      // Out of memory: give the cached blocks back to the driver and try once more.
+    if (e == cudaErrorMemoryAllocation && !capturing()) {
+      // Out of memory: give the cached blocks back to the driver and try once more (not while a
+      // graph is captured on the stream: the synchronisation would invalidate the capture).
       (void)cudaGetLastError();
       release_cached();
       e = cudaMalloc(&p, size);
@@ -149,6 +153,11 @@ class DeviceAllocator {
   }
 
   cudaStream_t stream() const { return stream_; }
+  bool capturing() const {
+    cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+    return cudaStreamIsCapturing(stream_, &status) == cudaSuccess &&
+           status != cudaStreamCaptureStatusNone;
+  }
   // Bytes obtained from cudaMalloc and not yet returned (in use or cached).
   std::size_t reserved_bytes() const {
     std::lock_guard lock(mutex_);
@@ -180,6 +189,7 @@ class CudaContext {
   CudaContext& operator=(const CudaContext&) = delete;
   ~CudaContext() {
     alive_ = nullptr;
+    if (stream_) (void)cudaStreamSynchronize(stream_);
     allocator_.reset();
     if (cublas_) (void)cublasDestroy(cublas_);
     if (cublas_workspace_) (void)cudaFree(cublas_workspace_);
