@@ -6,6 +6,9 @@
 //   auto state = stack.make_state();                     // device state, constant size
 //   stack.forward(state, x, y);                          // x, y: views of DeviceBuffers
 //
+//   auto model = samba::load_model<samba::cuda>(dir);    // a checkpoint on the GPU
+//   samba::Session session(model);                       // host tokens in, host logits out
+//
 // See docs/cuda.md.
 #pragma once
 
@@ -26,11 +29,20 @@
 #include "samba/stack/pre_norm.hpp"
 #include "samba/stack/presets.hpp"
 
+#include "samba/model/config.hpp"
+#include "samba/model/language_model.hpp"
+#include "samba/model/load.hpp"
+#include "samba/model/model.hpp"
+#include "samba/model/safetensors.hpp"
+#include "samba/model/sampling.hpp"
+#include "samba/model/session.hpp"
+
 #include "samba/cuda/attention.cuh"
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/buffer.cuh"
 #include "samba/cuda/graph.cuh"
 #include "samba/cuda/mamba.cuh"
+#include "samba/cuda/model.cuh"
 #include "samba/cuda/pre_norm.cuh"
 #include "samba/cuda/rmsnorm.cuh"
 #include "samba/cuda/runtime.cuh"

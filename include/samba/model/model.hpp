@@ -34,6 +34,7 @@ class Model {
   using backend_type = typename Stack::backend_type;
   using weight_type = W;
   using State = typename Stack::State;
+  using Resident = detail::resident_t<backend_type, ModelKernel<backend_type, W>>;
 
   // lm_head empty: tied to the embedding.
   Model(Stack stack, index_t vocab_size, Tensor<W> embedding, RMSNorm<backend_type> final_norm,
@@ -56,6 +57,7 @@ class Model {
                         lm_head_.shape()[0] >= vocab_size_,
                     "Model: tensor 'lm_head' has shape ", lm_head_.shape(),
                     ", expected [>= ", vocab_size_, ", ", d, "]");
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
   const Stack& stack() const { return stack_; }
@@ -63,6 +65,8 @@ class Model {
   const Tensor<W>& embedding() const { return embedding_; }
   const Tensor<W>& head() const { return lm_head_.empty() ? embedding_ : lm_head_; }
   bool tied() const { return lm_head_.empty(); }
+  // The backend's own form of the embedding and head (device copies on samba::cuda).
+  const Resident& resident() const { return resident_; }
   index_t d_model() const { return stack_.d_model(); }
   index_t vocab_size() const { return vocab_size_; }      // valid token ids: [0, vocab_size)
   index_t n_logits() const { return head().shape()[0]; }  // width of a logits row
@@ -108,6 +112,7 @@ class Model {
   Tensor<W> embedding_;
   RMSNorm<backend_type> final_norm_;
   Tensor<W> lm_head_;
+  Resident resident_;
 };
 
 }  // namespace samba

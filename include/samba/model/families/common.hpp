@@ -11,12 +11,6 @@
 #include "samba/core/dtype.hpp"
 // The loaders build CPU models: their kernels must be declared before the loaders instantiate them
 // (clang, unlike g++, instantiates them where load_model is defined).
-#include "samba/cpu/attention.hpp"
-#include "samba/cpu/mamba.hpp"
-#include "samba/cpu/model.hpp"
-#include "samba/cpu/pre_norm.hpp"
-#include "samba/cpu/rmsnorm.hpp"
-#include "samba/cpu/swiglu.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/model/config.hpp"
@@ -48,14 +42,15 @@ decltype(auto) with_storage_type(dtype t, F&& f) {
   return f.template operator()<float>();
 }
 
-inline RMSNorm<cpu> load_norm(SafeTensors& st, const std::string& name, index_t d, float eps) {
-  return RMSNorm<cpu>(RMSNormConfig{d, eps}, RMSNormWeights{st.load<float>(name, {d})});
+template <class B>
+RMSNorm<B> load_norm(SafeTensors& st, const std::string& name, index_t d, float eps) {
+  return RMSNorm<B>(RMSNormConfig{d, eps}, RMSNormWeights{st.load<float>(name, {d})});
 }
 
 // A Mamba mixer under Hugging Face's parameter names (also used by Samba's lit-gpt checkpoints).
-template <StorageType W>
-MambaLayer<cpu, W> load_mamba_mixer(SafeTensors& st, const std::string& prefix,
-                                    const MambaConfig& c, bool conv_bias) {
+template <class B, StorageType W>
+MambaLayer<B, W> load_mamba_mixer(SafeTensors& st, const std::string& prefix, const MambaConfig& c,
+                                  bool conv_bias) {
   c.validate();
   const index_t d = c.d_model, di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank(),
                 k = c.d_conv;
@@ -73,7 +68,7 @@ MambaLayer<cpu, W> load_mamba_mixer(SafeTensors& st, const std::string& prefix,
   w.A_log = st.load<float>(prefix + "A_log", {di, n});
   w.D = st.load<float>(prefix + "D", {di});
   w.out_proj = st.load<W>(prefix + "out_proj.weight", {d, di});
-  return MambaLayer<cpu, W>(c, std::move(w));
+  return MambaLayer<B, W>(c, std::move(w));
 }
 
 // The finished model: unused tensors checked, wrapped for runtime use.

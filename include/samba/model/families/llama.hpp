@@ -12,6 +12,7 @@ template <class Stack, StorageType W>
 std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, SafeTensors& st,
                                                       const LoadOptions& options,
                                                       const std::string& family, index_t window) {
+  using B = typename Stack::backend_type;
   const index_t d = cfg.integer("hidden_size");
   const index_t n_layers = cfg.integer("num_hidden_layers");
   const index_t vocab = cfg.integer("vocab_size");
@@ -41,23 +42,23 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
   auto stack = Stack::build(2 * n_layers, [&]<class Block>(std::type_identity<Block>, index_t b) {
     const std::string p = concat("model.layers.", b / 2, ".");
     using L = typename Block::layer_type;
-    if constexpr (std::is_same_v<L, SwiGLU<cpu, W>>) {
+    if constexpr (std::is_same_v<L, SwiGLU<B, W>>) {
       SwiGLUWeights<W> w{st.load<W>(p + "mlp.gate_proj.weight", {mc.d_ff, d}),
                          st.load<W>(p + "mlp.up_proj.weight", {mc.d_ff, d}),
                          st.load<W>(p + "mlp.down_proj.weight", {d, mc.d_ff})};
-      return Block(load_norm(st, p + "post_attention_layernorm.weight", d, eps),
+      return Block(load_norm<B>(st, p + "post_attention_layernorm.weight", d, eps),
                    L(mc, std::move(w)));
     } else {
       AttentionWeights<W> w{st.load<W>(p + "self_attn.q_proj.weight", {ac.q_dim(), d}),
                             st.load<W>(p + "self_attn.k_proj.weight", {ac.kv_dim(), d}),
                             st.load<W>(p + "self_attn.v_proj.weight", {ac.kv_dim(), d}),
                             st.load<W>(p + "self_attn.o_proj.weight", {d, ac.q_dim()})};
-      return Block(load_norm(st, p + "input_layernorm.weight", d, eps), L(ac, std::move(w)));
+      return Block(load_norm<B>(st, p + "input_layernorm.weight", d, eps), L(ac, std::move(w)));
     }
   });
   Model<Stack, W> model(std::move(stack), vocab,
                         st.load<W>("model.embed_tokens.weight", {vocab, d}),
-                        load_norm(st, "model.norm.weight", d, eps),
+                        load_norm<B>(st, "model.norm.weight", d, eps),
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;
   info.family = family;
@@ -70,15 +71,15 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
   return finish(std::move(model), std::move(info), st, options);
 }
 
-template <StorageType W>
+template <class B, StorageType W>
 std::shared_ptr<const LanguageModel> load_llama_family(const JsonConfig& cfg, SafeTensors& st,
                                                        const LoadOptions& options,
                                                        const std::string& family) {
   const index_t window =
       family == "mistral" && cfg.has("sliding_window") ? cfg.integer("sliding_window") : 0;
   if (window > 0)
-    return load_llama_stack<presets::LlamaSWA<cpu, W>, W>(cfg, st, options, family, window);
-  return load_llama_stack<presets::Llama<cpu, W>, W>(cfg, st, options, family, 0);
+    return load_llama_stack<presets::LlamaSWA<B, W>, W>(cfg, st, options, family, window);
+  return load_llama_stack<presets::Llama<B, W>, W>(cfg, st, options, family, 0);
 }
 
 }  // namespace samba::detail

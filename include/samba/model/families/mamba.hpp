@@ -7,7 +7,7 @@
 
 namespace samba::detail {
 
-template <StorageType W>
+template <class B, StorageType W>
 std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, SafeTensors& st,
                                                        const LoadOptions& options) {
   const index_t d = cfg.integer("hidden_size");
@@ -34,16 +34,16 @@ std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, Sa
   const auto eps = static_cast<float>(cfg.number("layer_norm_epsilon", 1e-5));
   const bool tied = cfg.boolean("tie_word_embeddings", true);
 
-  using Stack = presets::MambaOnly<cpu, W>;
-  using Block = PreNorm<MambaLayer<cpu, W>>;
+  using Stack = presets::MambaOnly<B, W>;
+  using Block = PreNorm<MambaLayer<B, W>>;
   auto stack = Stack::build(n_layers, [&](std::type_identity<Block>, index_t b) {
     const std::string p = concat("backbone.layers.", b, ".");
-    return Block(load_norm(st, p + "norm.weight", d, eps),
-                 load_mamba_mixer<W>(st, p + "mixer.", mc, conv_bias));
+    return Block(load_norm<B>(st, p + "norm.weight", d, eps),
+                 load_mamba_mixer<B, W>(st, p + "mixer.", mc, conv_bias));
   });
   Model<Stack, W> model(std::move(stack), vocab,
                         st.load<W>("backbone.embeddings.weight", {vocab, d}),
-                        load_norm(st, "backbone.norm_f.weight", d, eps),
+                        load_norm<B>(st, "backbone.norm_f.weight", d, eps),
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;
   info.family = "mamba";

@@ -39,6 +39,7 @@ AttentionWeights<W> split_grouped_qkv(const Tensor<W>& qkv, Tensor<W> proj,
 template <class Stack, StorageType W>
 std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, SafeTensors& st,
                                                       const LoadOptions& options) {
+  using B = typename Stack::backend_type;
   const index_t d = cfg.integer("n_embd");
   const index_t n_layer = cfg.integer("n_layer");
   const index_t vocab = cfg.integer("vocab_size");
@@ -70,28 +71,28 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   auto stack = Stack::build(2 * n_layer, [&]<class Block>(std::type_identity<Block>, index_t b) {
     const std::string p = concat("transformer.h.", b / 2, ".");
     using L = typename Block::layer_type;
-    if constexpr (std::is_same_v<L, SwiGLU<cpu, W>>) {
+    if constexpr (std::is_same_v<L, SwiGLU<B, W>>) {
       SwiGLUWeights<W> w{st.load<W>(p + "mlp.swiglu.w1.weight", {mlp.d_ff, d}),
                          st.load<W>(p + "mlp.swiglu.w2.weight", {mlp.d_ff, d}),
                          st.load<W>(p + "mlp.swiglu.w3.weight", {d, mlp.d_ff})};
-      return Block(load_norm(st, p + "norm_2.weight", d, eps), L(mlp, std::move(w)));
-    } else if constexpr (std::is_same_v<L, MambaLayer<cpu, W>>) {
-      return Block(load_norm(st, p + "norm_1.weight", d, eps),
-                   load_mamba_mixer<W>(st, p + "attn.", mc, true));
+      return Block(load_norm<B>(st, p + "norm_2.weight", d, eps), L(mlp, std::move(w)));
+    } else if constexpr (std::is_same_v<L, MambaLayer<B, W>>) {
+      return Block(load_norm<B>(st, p + "norm_1.weight", d, eps),
+                   load_mamba_mixer<B, W>(st, p + "attn.", mc, true));
     } else {
       const index_t rows = (ac.n_heads + 2 * ac.resolved_n_kv_heads()) * ac.head_dim;
       auto w = split_grouped_qkv(st.load<W>(p + "attn.attn.weight", {rows, d}),
                                  st.load<W>(p + "attn.proj.weight", {d, ac.q_dim()}), ac);
-      return Block(load_norm(st, p + "norm_1.weight", d, eps), L(ac, std::move(w)));
+      return Block(load_norm<B>(st, p + "norm_1.weight", d, eps), L(ac, std::move(w)));
     }
   });
   Model<Stack, W> model(std::move(stack), vocab, st.load<W>("transformer.wte.weight", {padded, d}),
-                        load_norm(st, "transformer.ln_f.weight", d, eps),
+                        load_norm<B>(st, "transformer.ln_f.weight", d, eps),
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {padded, d}));
   ModelInfo info;
   info.family = "samba";
-  info.pattern = std::is_same_v<Stack, presets::Samba<cpu, W>> ? "Samba [Mamba, MLP, SWA, MLP]"
-                                                               : "MambaMLP [Mamba, MLP]";
+  info.pattern = std::is_same_v<Stack, presets::Samba<B, W>> ? "Samba [Mamba, MLP, SWA, MLP]"
+                                                             : "MambaMLP [Mamba, MLP]";
   info.dims =
       concat("d_model ", d, ", ", n_layer, " lit-gpt layers (", 2 * n_layer, " blocks), ",
              ac.n_heads, " heads x ", ac.head_dim, " (", ac.resolved_n_kv_heads(), " kv), window ",
@@ -101,12 +102,12 @@ std::shared_ptr<const LanguageModel> load_samba_stack(const JsonConfig& cfg, Saf
   return finish(std::move(model), std::move(info), st, options);
 }
 
-template <StorageType W>
+template <class B, StorageType W>
 std::shared_ptr<const LanguageModel> load_samba_family(const JsonConfig& cfg, SafeTensors& st,
                                                        const LoadOptions& options) {
   const index_t mb = cfg.integer("mb_per_layer", 2, 1);
-  if (mb == 2) return load_samba_stack<presets::Samba<cpu, W>, W>(cfg, st, options);
-  if (mb == 1) return load_samba_stack<presets::MambaMLP<cpu, W>, W>(cfg, st, options);
+  if (mb == 2) return load_samba_stack<presets::Samba<B, W>, W>(cfg, st, options);
+  if (mb == 1) return load_samba_stack<presets::MambaMLP<B, W>, W>(cfg, st, options);
   fail(cfg.source(), ": 'mb_per_layer' = ", mb,
        ": no preset has this pattern (2 = Samba [Mamba, MLP, SWA, MLP], 1 = MambaMLP)");
 }
