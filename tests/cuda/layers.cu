@@ -41,7 +41,7 @@ TEMPLATE_TEST_CASE("CUDA SwiGLU matches the reference (GEMV and cuBLAS paths)", 
   }
 }
 
-TEMPLATE_TEST_CASE("CUDA MambaLayer matches the reference; chunked == whole == step",
+TEMPLATE_TEST_CASE("CUDA MambaLayer matches the reference, chunked == whole == step",
                    "[cuda][mamba]", float, bf16) {
   using W = TestType;
   struct Case {

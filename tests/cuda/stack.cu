@@ -191,7 +191,7 @@ TEST_CASE("CUDA graph decoder: caches that grow, splits that start, a Llama stac
   CHECK(std::get<0>(graphed.blocks)[0].capacity == std::get<0>(eager.blocks)[0].capacity);
 }
 
-TEST_CASE("DeviceBuffer round trips and deep copies", "[cuda][buffer]") {
+TEST_CASE("CUDA DeviceBuffer round trips and deep copies", "[cuda][buffer]") {
   const auto host = test::random_activations(3, 5, 1);
   const DeviceBuffer<float> a = to_device(host);
   DeviceBuffer<float> b = a;

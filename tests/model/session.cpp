@@ -53,7 +53,7 @@ TEST_CASE("Session: chunked prefill, token-by-token decode and forks agree", "[m
                     Catch::Contains("snapshot of another model"));
 }
 
-TEST_CASE("Session: batched decode equals each session decoded alone; sessions join and leave",
+TEST_CASE("Session: batched decode equals each session decoded alone, sessions join and leave",
           "[model][session][batch]") {
   const auto name = GENERATE("samba_bf16", "llama_f32", "mistral_f32", "mamba_f32");
   INFO(name);

@@ -31,7 +31,7 @@ void check_against_reference(index_t n_blocks, index_t T) {
 }
 }  // namespace
 
-TEST_CASE("every preset matches the reference; chunked == whole == token-by-token", "[stack]") {
+TEST_CASE("every preset matches the reference, chunked == whole == token-by-token", "[stack]") {
   // 40 tokens: several times the window of 6.
   SECTION("Samba") {
     check_against_reference<presets::Samba<>>(8, 40);
