@@ -9,8 +9,8 @@
 #include <type_traits>
 
 #include "samba/core/dtype.hpp"
-// The loaders build CPU models: their kernels must be declared before the loaders instantiate them
-// (clang, unlike g++, instantiates them where load_model is defined).
+// The loaders are templates over the backend: they build a model for load_model<B>, whose call site
+// must see B's kernels (samba/samba.hpp for the CPU, samba/cuda.cuh for CUDA).
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/model/config.hpp"
