@@ -27,6 +27,7 @@
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
 #include "samba/cuda/linear.cuh"
+#include "samba/cuda/tiling.hpp"
 #include "samba/layers/attention.hpp"
 
 namespace samba {
@@ -111,13 +112,11 @@ __global__ void __launch_bounds__(attn_threads)
     Qs[r * stride + d] = q;
   }
 
-  // Keys some row of the block sees: [lo, hi]; this split's share: [s_lo, s_hi].
-  const long long p_first = seq.pos0 + tile0 / group;
-  const long long p_last = seq.pos0 + min(rows - 1, tile0 + attn_block_rows - 1) / group;
-  const long long lo = max(0LL, p_first - a.window + 1), hi = p_last;
-  const long long per_split = ((hi - lo + 1 + a.splits - 1) / a.splits + attn_block_keys - 1) /
-                              attn_block_keys * attn_block_keys;
-  const long long s_lo = lo + split * per_split, s_hi = min(hi, s_lo + per_split - 1);
+  // Keys some row of the block sees, and this split's share of them (tiling.hpp).
+  const KeySpan keys =
+      split_keys(block_keys(seq.pos0, tile0, attn_block_rows, rows, group, a.window), a.splits,
+                 split, attn_block_keys);
+  const long long s_lo = keys.lo, s_hi = keys.hi;
 
   long long pos[attn_rows_per_warp];
   bool valid[attn_rows_per_warp];
@@ -172,19 +171,18 @@ __global__ void __launch_bounds__(attn_threads)
     float p[attn_rows_per_warp];
 #pragma unroll
     for (int i = 0; i < attn_rows_per_warp; ++i) {
-      const bool visible = valid[i] && j <= s_hi && j <= pos[i] && j > pos[i] - a.window;
+      const bool visible = valid[i] && j <= s_hi && key_visible(j, pos[i], a.window);
       const float si = visible ? s[i] : -INFINITY;
-      const float m_new = fmaxf(m[i], warp_max(si));
-      if (m_new == -INFINITY) {  // nothing visible to this row yet
+      SoftmaxStep step;
+      if (!softmax_step(m[i], warp_max(si), step)) {  // nothing visible to this row yet
         p[i] = 0.0f;
         continue;
       }
-      const float correction = m[i] == -INFINITY ? 0.0f : expf(m[i] - m_new);
-      p[i] = visible ? expf(si - m_new) : 0.0f;
-      l[i] = l[i] * correction + warp_sum(p[i]);
+      p[i] = visible ? expf(si - step.m_new) : 0.0f;
+      l[i] = l[i] * step.correction + warp_sum(p[i]);
 #pragma unroll
-      for (int e = 0; e < DPL; ++e) o[i][e] *= correction;
-      m[i] = m_new;
+      for (int e = 0; e < DPL; ++e) o[i][e] *= step.correction;
+      m[i] = step.m_new;
     }
     // o += p · V: lane = head dims lane, lane + 32, ...
     for (int kk = 0; kk < attn_block_keys; ++kk) {

@@ -23,6 +23,7 @@
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
 #include "samba/cuda/linear.cuh"
+#include "samba/cuda/tiling.hpp"
 #include "samba/layers/mamba.hpp"
 
 namespace samba {
@@ -71,7 +72,7 @@ __global__ void __launch_bounds__(conv_threads)
 #pragma unroll
       for (int k = 0; k < mamba_max_conv; ++k) {
         if (k < d_conv) {
-          const int src = t - (d_conv - 1) + k;  // < 0: an input from before this chunk
+          const int src = conv_source(t, k, d_conv);  // < 0: an input from before this chunk
           const float v = src >= 0 ? xz[(seq.row0 + src) * ld_xz + c]
                                    : seq.conv[(d_conv - 1 + src) * d_inner + c];
           acc = fmaf(wc[k], v, acc);
@@ -92,7 +93,7 @@ __global__ void __launch_bounds__(conv_threads)
   const int c = blockIdx.x * conv_threads + threadIdx.x;
   if (c >= d_inner) return;
   for (int j = 0; j < d_conv - 1; ++j) {
-    const int src = seq.len - (d_conv - 1) + j;
+    const int src = conv_state_source(j, seq.len, d_conv);
     seq.conv[j * d_inner + c] =
         src >= 0 ? xz[(seq.row0 + src) * ld_xz + c] : seq.conv[(seq.len + j) * d_inner + c];
   }
@@ -145,14 +146,10 @@ inline constexpr int scan_threads = 128, scan_items = 2, scan_chunk = scan_threa
 inline constexpr int scan_channels = 8;
 inline constexpr int scan_tile_stride = scan_channels + 1;  // padding: fewer bank conflicts
 
-// An element of the linear recurrence h_t = a h_{t−1} + b; composing "first l, then r" gives
-// (l.a · r.a, r.a · l.b + r.b), which is associative.
-struct ScanPair {
-  float a, b;
-};
+// The recurrence's pairs and their composition: tiling.hpp.
 struct ScanPairOp {
   __device__ ScanPair operator()(const ScanPair& l, const ScanPair& r) const {
-    return {l.a * r.a, fmaf(r.a, l.b, r.b)};
+    return compose(l, r);
   }
 };
 // Block-prefix callback: called by the first warp with the chunk's aggregate; returns the state
