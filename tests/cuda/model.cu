@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <samba/cuda.cuh>
+
 #include "support.cuh"
 
 namespace samba {

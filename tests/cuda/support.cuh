@@ -8,8 +8,16 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
-#include <samba/cuda.cuh>
+// The backend without the model headers (tests/cuda/model.cu adds samba/cuda.cuh): less to compile.
+#include <samba/cuda/attention.cuh>
+#include <samba/cuda/backend.cuh>
+#include <samba/cuda/graph.cuh>
+#include <samba/cuda/mamba.cuh>
+#include <samba/cuda/pre_norm.cuh>
+#include <samba/cuda/rmsnorm.cuh>
+#include <samba/cuda/swiglu.cuh>
 #include <samba/reference/stack.hpp>
+#include <samba/stack/presets.hpp>
 
 namespace samba::test {
 
