@@ -419,7 +419,8 @@ struct AttentionKernel<cuda, W, Kind> {
 
   // Grows the cache (doubling, up to the window) so the chunk's keys fit: before the ring is full,
   // row p holds position p, so growing is a copy of the rows held. Not allowed while a graph is
-  // captured (the graph would keep the old buffers): CudaGraphDecoder runs such a step eagerly.
+  // captured (the graph would keep writing the old buffers): CudaGraphDecoder calls this for every
+  // attention block before it captures a step.
   template <class State>
   static void reserve(State& s, index_t len, CudaContext& ctx) {
     const index_t needed = std::min(s.max_rows, s.position + len);
