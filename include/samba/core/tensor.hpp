@@ -158,6 +158,19 @@ using MatrixView = TensorView<T, 2>;
 template <class T>
 using ConstMatrixView = TensorView<const T, 2>;
 
+namespace detail {
+// A row-major view of the first elements of a buffer of `size` elements (HostBuffer, and the CUDA
+// backend's DeviceBuffer), checked to fit.
+template <class T, std::size_t Rank>
+TensorView<T, Rank> checked_view(std::string_view buffer, T* data, index_t size,
+                                 const std::array<index_t, Rank>& shape) {
+  index_t n = 1;
+  for (auto d : shape) n *= d;
+  check(n <= size, buffer, ": view of ", n, " elements over a buffer of ", size);
+  return {data, shape};
+}
+}  // namespace detail
+
 // --- HostBuffer --------------------------------------------------------------------------------
 
 namespace detail {
@@ -214,23 +227,14 @@ class HostBuffer {
 
   template <std::size_t Rank>
   TensorView<T, Rank> view(std::array<index_t, Rank> shape) {
-    check_fits(shape);
-    return {data(), shape};
+    return detail::checked_view("HostBuffer", data(), size_, shape);
   }
   template <std::size_t Rank>
   TensorView<const T, Rank> view(std::array<index_t, Rank> shape) const {
-    check_fits(shape);
-    return {data(), shape};
+    return detail::checked_view("HostBuffer", data(), size_, shape);
   }
 
  private:
-  template <std::size_t Rank>
-  void check_fits(const std::array<index_t, Rank>& shape) const {
-    index_t n = 1;
-    for (auto d : shape) n *= d;
-    detail::check(n <= size_, "HostBuffer: view of ", n, " elements over a buffer of ", size_);
-  }
-
   std::unique_ptr<T[], detail::aligned_free> data_;
   index_t size_ = 0;
 };

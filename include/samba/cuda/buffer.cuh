@@ -75,24 +75,15 @@ class DeviceBuffer {
 
   template <std::size_t Rank>
   TensorView<T, Rank> view(std::array<index_t, Rank> shape) {
-    check_fits(shape);
-    return {data(), shape};
+    return detail::checked_view("DeviceBuffer", data(), size_, shape);
   }
   template <std::size_t Rank>
   TensorView<const T, Rank> view(std::array<index_t, Rank> shape) const {
-    check_fits(shape);
-    return {data(), shape};
+    return detail::checked_view("DeviceBuffer", data(), size_, shape);
   }
 
  private:
   static cudaStream_t stream() { return CudaContext::current().stream(); }
-
-  template <std::size_t Rank>
-  void check_fits(const std::array<index_t, Rank>& shape) const {
-    index_t n = 1;
-    for (auto d : shape) n *= d;
-    detail::check(n <= size_, "DeviceBuffer: view of ", n, " elements over a buffer of ", size_);
-  }
 
   void release() noexcept {
     if (!data_) return;
