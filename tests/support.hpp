@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <samba/reference/stack.hpp>
 #include <samba/samba.hpp>
+#include "measures.hpp"
 
 namespace samba::test {
 
@@ -41,14 +42,7 @@ inline double rel_error(ConstMatrixView<float> got, ConstMatrixView<float> want)
 
 // Relative L2 error of two equally long float sequences (logits rows, flattened outputs).
 inline double rel_error(std::span<const float> got, std::span<const float> want) {
-  REQUIRE(got.size() == want.size());
-  double num = 0.0, den = 0.0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double d = static_cast<double>(got[i]) - static_cast<double>(want[i]);
-    num += d * d;
-    den += static_cast<double>(want[i]) * static_cast<double>(want[i]);
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return rel_error_of(got, want);
 }
 
 // Largest |got − want| over all elements.

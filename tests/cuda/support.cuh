@@ -19,28 +19,19 @@
 #include <samba/reference/stack.hpp>
 #include <samba/stack/presets.hpp>
 
+#include "measures.hpp"
+
 namespace samba::test {
 
-// Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE).
+// Relative L2 errors (measures.hpp) of results brought back to the host.
 inline double rel_error(const HostBuffer<float>& got, const reference::Matrix& want) {
-  REQUIRE(got.size() == want.rows * want.cols);
-  double num = 0.0, den = 0.0;
-  for (std::size_t i = 0; i < want.data.size(); ++i) {
-    const double d = static_cast<double>(got[static_cast<index_t>(i)]) - want.data[i];
-    num += d * d;
-    den += want.data[i] * want.data[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return rel_error_of(got.span(), want.data);
 }
 inline double rel_error(const HostBuffer<float>& got, const HostBuffer<float>& want) {
-  REQUIRE(got.size() == want.size());
-  double num = 0.0, den = 0.0;
-  for (index_t i = 0; i < got.size(); ++i) {
-    const double d = static_cast<double>(got[i]) - static_cast<double>(want[i]);
-    num += d * d;
-    den += static_cast<double>(want[i]) * static_cast<double>(want[i]);
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return rel_error_of(got.span(), want.span());
+}
+inline double rel_error(const std::vector<float>& got, const std::vector<float>& want) {
+  return rel_error_of(got, want);
 }
 inline bool bitwise_equal(const HostBuffer<float>& a, const HostBuffer<float>& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](float x, float y) {

@@ -1,0 +1,27 @@
+// Error measures shared by the CPU tests (support.hpp) and the CUDA tests (cuda/support.cuh):
+// plain C++, no Eigen, so nvcc-compiled tests use them too.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include <catch2/catch.hpp>
+
+namespace samba::test {
+
+// Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE) of two equally long
+// sequences of numbers (floats, or the references' doubles).
+template <class Got, class Want>
+double rel_error_of(const Got& got, const Want& want) {
+  REQUIRE(std::size(got) == std::size(want));
+  double num = 0.0, den = 0.0;
+  auto w = std::begin(want);
+  for (auto g = std::begin(got); g != std::end(got); ++g, ++w) {
+    const double d = static_cast<double>(*g) - static_cast<double>(*w);
+    num += d * d;
+    den += static_cast<double>(*w) * static_cast<double>(*w);
+  }
+  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+}
+
+}  // namespace samba::test
