@@ -129,37 +129,54 @@ TEST_CASE("CUDA state copies are snapshots", "[cuda][stack][state]") {
   CHECK(test::bitwise_equal(to_host(y1), to_host(y2)));
 }
 
-TEST_CASE("CUDA graph decoder == eager decode, and reuses its memory", "[cuda][graph]") {
-  using S = presets::Samba<cuda, bf16>;
-  const index_t d = 48, prompt = 30, steps = 60;
-  const auto stack = S::random(make_config<S>(tiny_dims(8)), 4);
-  const auto x = test::random_activations(prompt + steps, d, 6);
-  const DeviceBuffer<float> dx = to_device(x);
+// Prefills `prompt` rows of random input eagerly, then decodes `steps` more rows twice from that
+// state, eagerly and through a CudaGraphDecoder, requiring the same bits at every step;
+// after_step(t) runs after the step at position t.
+template <class S>
+struct GraphRun {
+  typename S::State eager, graphed;
+  index_t steps = 0, instantiations = 0;
+};
+template <class S, class AfterStep>
+GraphRun<S> decode_eager_and_graphed(const S& stack, index_t prompt, index_t steps,
+                                     std::uint64_t seed, AfterStep&& after_step) {
+  const index_t d = stack.d_model();
+  const DeviceBuffer<float> dx = to_device(test::random_activations(prompt + steps, d, seed));
   const auto rows = [&](index_t t, index_t n) {
     return dx.view<2>({prompt + steps, d}).slice(t, n);
   };
-
-  auto eager = stack.make_state();
+  GraphRun<S> run{stack.make_state(), {}};
   DeviceBuffer<float> scratch(prompt * d);
-  stack.forward(eager, rows(0, prompt), scratch.view<2>({prompt, d}));
-  auto graphed = eager;
-
+  stack.forward(run.eager, rows(0, prompt), scratch.view<2>({prompt, d}));
+  run.graphed = run.eager;
   CudaGraphDecoder<S> decoder(stack);
   DeviceBuffer<float> ye(d), yg(d);
-  std::size_t reserved_after_warmup = 0;
   for (index_t t = prompt; t < prompt + steps; ++t) {
-    stack.forward(eager, rows(t, 1), ye.view<2>({1, d}));
-    decoder.step(graphed, rows(t, 1), yg.view<2>({1, d}));
+    stack.forward(run.eager, rows(t, 1), ye.view<2>({1, d}));
+    decoder.step(run.graphed, rows(t, 1), yg.view<2>({1, d}));
     REQUIRE(test::bitwise_equal(to_host(ye), to_host(yg)));
+    after_step(t);
+  }
+  run.steps = decoder.steps();
+  run.instantiations = decoder.instantiations();
+  return run;
+}
+
+TEST_CASE("CUDA graph decoder == eager decode, and reuses its memory", "[cuda][graph]") {
+  using S = presets::Samba<cuda, bf16>;
+  const index_t prompt = 30, steps = 60;
+  const auto stack = S::random(make_config<S>(tiny_dims(8)), 4);
+  std::size_t reserved_after_warmup = 0;
+  const auto run = decode_eager_and_graphed(stack, prompt, steps, 6, [&](index_t t) {
     // The window (24) is reached at position 24 < prompt: the caches are full-sized already, so
     // after the first steps no step allocates.
     if (t == prompt + 2)
       reserved_after_warmup = CudaContext::current().allocator().reserved_bytes();
-  }
+  });
   CHECK(CudaContext::current().allocator().reserved_bytes() == reserved_after_warmup);
-  CHECK(decoder.steps() == steps);
-  CHECK(decoder.instantiations() < steps);
-  CHECK(graphed.position == eager.position);
+  CHECK(run.steps == steps);
+  CHECK(run.instantiations < steps);
+  CHECK(run.graphed.position == run.eager.position);
 }
 
 TEST_CASE("CUDA graph decoder: caches that grow, splits that start, a Llama stack",
@@ -168,27 +185,10 @@ TEST_CASE("CUDA graph decoder: caches that grow, splits that start, a Llama stac
   // attention of a step splits its keys once more than 512 are visible: the captured graph changes
   // shape, and the decoder instantiates it again.
   using S = presets::Llama<cuda>;
-  ModelDims dims = tiny_dims(2);
-  const index_t d = 48, prompt = 500, steps = 40;
-  const auto stack = S::random(make_config<S>(dims), 6);
-  const auto x = test::random_activations(prompt + steps, d, 10);
-  const DeviceBuffer<float> dx = to_device(x);
-  const auto rows = [&](index_t t, index_t n) {
-    return dx.view<2>({prompt + steps, d}).slice(t, n);
-  };
-  auto eager = stack.make_state();
-  DeviceBuffer<float> scratch(prompt * d);
-  stack.forward(eager, rows(0, prompt), scratch.view<2>({prompt, d}));
-  auto graphed = eager;
-  CudaGraphDecoder<S> decoder(stack);
-  DeviceBuffer<float> ye(d), yg(d);
-  for (index_t t = prompt; t < prompt + steps; ++t) {
-    stack.forward(eager, rows(t, 1), ye.view<2>({1, d}));
-    decoder.step(graphed, rows(t, 1), yg.view<2>({1, d}));
-    REQUIRE(test::bitwise_equal(to_host(ye), to_host(yg)));
-  }
-  CHECK(decoder.instantiations() >= 2);
-  CHECK(std::get<0>(graphed.blocks)[0].capacity == std::get<0>(eager.blocks)[0].capacity);
+  const auto stack = S::random(make_config<S>(tiny_dims(2)), 6);
+  const auto run = decode_eager_and_graphed(stack, 500, 40, 10, [](index_t) {});
+  CHECK(run.instantiations >= 2);
+  CHECK(std::get<0>(run.graphed.blocks)[0].capacity == std::get<0>(run.eager.blocks)[0].capacity);
 }
 
 TEST_CASE("CUDA DeviceBuffer round trips and deep copies", "[cuda][buffer]") {
