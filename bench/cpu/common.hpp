@@ -40,6 +40,8 @@
 
 #include <samba/samba.hpp>
 
+#include "../dims.hpp"
+
 namespace samba_bench {
 
 using namespace samba;
@@ -56,40 +58,7 @@ inline Options& options() {
   return o;
 }
 
-// --- sizes -----------------------------------------------------------------------------------
-
-struct Dims {
-  std::string name;
-  ModelDims model;
-};
-
-// The paper's Samba-421M and Samba-1.3B (PEERS.md "Shapes"); n_blocks 4 is one block pair of the
-// Samba preset [Mamba, MLP, SWA, MLP] and two of Llama's [attention, MLP].
-inline Dims samba_421m() {
-  ModelDims d;
-  d.d_model = 1536;
-  d.n_blocks = 4;
-  d.n_heads = 12;
-  d.n_kv_heads = 4;
-  d.head_dim = 128;
-  d.window = 2048;
-  d.d_ff = 4096;
-  d.d_state = 16;
-  d.d_conv = 4;
-  d.expand = 2;  // d_inner 3072
-  d.dt_rank = 96;
-  return {"421M", d};
-}
-
-inline Dims samba_1_3b() {
-  ModelDims d = samba_421m().model;
-  d.d_model = 2304;
-  d.n_heads = 18;
-  d.n_kv_heads = 6;
-  d.d_ff = 6144;  // d_inner 4608
-  d.dt_rank = 144;
-  return {"1.3B", d};
-}
+// --- sizes (the model dims themselves: ../dims.hpp) ------------------------------------------
 
 inline std::vector<Dims> dims_set() {
   if (options().full) return {samba_421m(), samba_1_3b()};

@@ -23,17 +23,6 @@ constexpr index_t prefill_chunk = 2048;
 using Samba = presets::Samba<cpu, float>;
 using Llama = presets::Llama<cpu, float>;
 
-// Llama's d_ff that matches Samba's parameter count: the two stacks differ in one Mamba + one SWA
-// against two attentions, made up by the two MLPs (3 · d_model parameters per unit of d_ff).
-ModelDims llama_dims(const ModelDims& samba) {
-  const auto s = Samba::random(make_config<Samba>(samba), 1).parameter_count();
-  const auto l = Llama::random(make_config<Llama>(samba), 1).parameter_count();
-  ModelDims d = samba;
-  const double extra = (static_cast<double>(s) - static_cast<double>(l)) / (2.0 * 3 * d.d_model);
-  d.d_ff = samba.d_ff + static_cast<index_t>(std::lround(extra / 64)) * 64;
-  return d;
-}
-
 std::vector<index_t> prompt_lengths() {
   if (options().full) return {1024, 2048, 4096, 8192, 16384, 32768, 65536};
   return {1024, 4096, 16384};

@@ -5,8 +5,9 @@
 //                 a device-to-device copy (GB/s) and cuBLAS 8192³ GEMMs in bf16 (tensor cores,
 //                 f32 accumulation) and f32. Counters of_copy and of_bf16_peak are the fractions
 //                 of these that each benchmark reaches.
-//   layer/...     a layer's forward at Samba-1.3B dims (d_model 2304, 18 heads × 128, MLP 6144,
-//                 window 2048), bf16 weights, prefill of T tokens from a fresh state.
+//   layer/...     a layer's forward at Samba-1.3B dims (bench/dims.hpp, as in the CPU programs:
+//                 d_model 2304, 18 query heads × 128 with 6 KV heads, MLP 6144, window 2048), bf16
+//                 weights, prefill of T tokens from a fresh state.
 //   scan/...      the selective scan alone (d_inner 4608, d_state 16): GB/s of the bytes it must
 //                 move (u, Δ, z in; y out; B, C in), against the copy ceiling.
 //   swa/...       the flash attention kernel alone over a chunk of T tokens: TFLOP/s of the tiles
@@ -31,6 +32,8 @@
 #include <vector>
 
 #include <samba/cuda.cuh>
+
+#include "../dims.hpp"
 
 namespace {
 
@@ -141,19 +144,20 @@ void flops_rate(benchmark::State& st, double flops) {
   rate(st, flops, "of_bf16_peak", ceilings().bf16_flops_per_s);
 }
 
-// --- model dims ---------------------------------------------------------------------------------
+// --- model dims (../dims.hpp, shared with the CPU programs) --------------------------------------
 
 ModelDims samba_1_3b(index_t n_blocks) {
-  ModelDims d;
-  d.d_model = 2304;
+  ModelDims d = samba_bench::samba_1_3b().model;
   d.n_blocks = n_blocks;
-  d.n_heads = 18;
-  d.n_kv_heads = 18;
-  d.head_dim = 128;
-  d.window = 2048;
-  d.d_ff = 6144;
-  d.d_state = 16;
   return d;
+}
+
+// Registers a benchmark timed with CUDA events (manual time).
+template <class F>
+benchmark::internal::Benchmark* add(const std::string& name, F&& body, benchmark::TimeUnit unit) {
+  return benchmark::RegisterBenchmark(name.c_str(), std::forward<F>(body))
+      ->UseManualTime()
+      ->Unit(unit);
 }
 
 DeviceBuffer<float> random_rows(index_t rows, index_t cols, std::uint64_t seed = 1) {
@@ -189,38 +193,38 @@ void register_layers(const std::vector<index_t>& lengths) {
           layer_config(dims, std::type_identity<AttentionConfig>{}), rng));
   auto mlp = std::make_shared<SwiGLU<samba::cuda, bf16>>(SwiGLU<samba::cuda, bf16>::random(
       layer_config(dims, std::type_identity<SwiGLUConfig>{}), rng));
-  const double d = static_cast<double>(dims.d_model), q = 18.0 * 128;
+  const double q = static_cast<double>(dims.n_heads * dims.head_dim);
   for (const index_t T : lengths) {
     const double t = static_cast<double>(T);
     const double visible = t * std::min<double>(dims.window, t);  // query-key pairs, about
-    benchmark::RegisterBenchmark(
-        ("layer/mamba/1.3B/bf16/prefill/T:" + std::to_string(T)).c_str(),
+    const std::string suffix = "/1.3B/bf16/prefill/T:" + std::to_string(T);
+    add(
+        "layer/mamba" + suffix,
         [=](benchmark::State& st) {
           layer_prefill(st, *mamba, T, 2.0 * t * static_cast<double>(mamba->parameter_count()));
-        })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("layer/swa/1.3B/bf16/prefill/T:" + std::to_string(T)).c_str(),
-                                 [=](benchmark::State& st) {
-                                   layer_prefill(st, *swa, T,
-                                                 2.0 * t * 4 * d * q + 4.0 * visible * q);
-                                 })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        ("layer/swiglu/1.3B/bf16/prefill/T:" + std::to_string(T)).c_str(),
+        },
+        benchmark::kMillisecond);
+    add(
+        "layer/swa" + suffix,
+        [=](benchmark::State& st) {
+          layer_prefill(st, *swa, T,
+                        2.0 * t * static_cast<double>(swa->parameter_count()) + 4.0 * visible * q);
+        },
+        benchmark::kMillisecond);
+    add(
+        "layer/swiglu" + suffix,
         [=](benchmark::State& st) {
           layer_prefill(st, *mlp, T, 2.0 * t * static_cast<double>(mlp->parameter_count()));
-        })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+        },
+        benchmark::kMillisecond);
   }
 }
 
 // --- kernels alone -----------------------------------------------------------------------------
 
 void scan_alone(benchmark::State& st, index_t T) {
-  const index_t di = 4608, n = 16;
+  const ModelDims dims = samba_1_3b(1);
+  const index_t di = dims.expand * dims.d_model, n = dims.d_state;
   const auto u = random_rows(T, di, 1), dt = random_rows(T, di, 2), z = random_rows(T, di, 3);
   const auto bc = random_rows(T, 2 * n, 4);
   DeviceBuffer<float> bias(di), A(di * n), D(di), y(T * di), conv(3 * di), ssm(di * n);
@@ -247,19 +251,22 @@ void scan_alone(benchmark::State& st, index_t T) {
   bytes_rate(st, bytes);
 }
 
-void swa_alone(benchmark::State& st, index_t T, index_t window) {
-  const int nh = 18, hd = 128, qd = nh * hd;
-  const auto qkv = random_rows(T, 3 * qd, 5);
-  DeviceBuffer<float> o(T * qd), k(16 * qd), v(16 * qd);
+void swa_alone(benchmark::State& st, index_t T) {
+  const ModelDims dims = samba_1_3b(1);
+  const int nh = static_cast<int>(dims.n_heads), nkv = static_cast<int>(dims.n_kv_heads),
+            hd = static_cast<int>(dims.head_dim), qd = nh * hd, kvd = nkv * hd;
+  const index_t window = dims.window;
+  const auto qkv = random_rows(T, qd + 2 * kvd, 5);
+  DeviceBuffer<float> o(T * qd), k(16 * kvd), v(16 * kvd);
   cuda_detail::AttnArgs a;
   a.qkv = const_cast<float*>(qkv.data());
-  a.ld_qkv = 3 * qd;
+  a.ld_qkv = qd + 2 * kvd;
   a.out = o.data();
   a.n_heads = nh;
-  a.n_kv_heads = nh;
+  a.n_kv_heads = nkv;
   a.head_dim = hd;
   a.q_dim = qd;
-  a.kv_dim = qd;
+  a.kv_dim = kvd;
   a.total_rows = static_cast<int>(T);
   a.window = window;
   a.scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -336,25 +343,15 @@ void register_stacks(bool full) {
   auto samba36 =
       std::make_shared<SambaStack>(SambaStack::random(make_config<SambaStack>(samba_1_3b(36)), 1));
   for (const bool graph : {false, true}) {
-    benchmark::RegisterBenchmark(
-        (std::string("decode/samba/1.3B/bf16/") + (graph ? "graph" : "eager") + "/ctx:4096")
-            .c_str(),
-        [=](benchmark::State& st) { decode_step(st, *samba36, 4096, graph); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+    add(
+        std::string("decode/samba/1.3B/bf16/") + (graph ? "graph" : "eager") + "/ctx:4096",
+        [=](benchmark::State& st) { decode_step(st, *samba36, 4096, graph); },
+        benchmark::kMicrosecond);
   }
 
-  // The paper's pair: Llama's MLP widened to Samba's parameter count (3 · d_model per unit of
-  // d_ff, over its two MLPs), to a multiple of 64.
-  const ModelDims sd = samba_1_3b(4);
+  // The paper's pair: Llama's MLP widened to Samba's parameter count (samba_bench::llama_dims).
+  const ModelDims sd = samba_1_3b(4), ld = samba_bench::llama_dims(sd);
   auto samba = std::make_shared<SambaStack>(SambaStack::random(make_config<SambaStack>(sd), 2));
-  ModelDims ld = sd;
-  {
-    const auto l0 = LlamaStack::random(make_config<LlamaStack>(sd), 2).parameter_count();
-    const double extra = (static_cast<double>(samba->parameter_count()) - static_cast<double>(l0)) /
-                         (2.0 * 3 * static_cast<double>(sd.d_model));
-    ld.d_ff = sd.d_ff + static_cast<index_t>(std::lround(extra / 64)) * 64;
-  }
   auto llama = std::make_shared<LlamaStack>(LlamaStack::random(make_config<LlamaStack>(ld), 2));
   benchmark::AddCustomContext("paper_samba_params", std::to_string(samba->parameter_count()));
   benchmark::AddCustomContext("paper_llama_params", std::to_string(llama->parameter_count()));
@@ -363,28 +360,22 @@ void register_stacks(bool full) {
   const std::vector<index_t> contexts =
       full ? std::vector<index_t>{4096, 16384, 65536, 131072} : std::vector<index_t>{4096, 65536};
   for (const index_t T : prompts) {
-    benchmark::RegisterBenchmark(("paper/samba/1.3B/bf16/prefill/T:" + std::to_string(T)).c_str(),
-                                 [=](benchmark::State& st) { prefill(st, *samba, T); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond)
+    add(
+        "paper/samba/1.3B/bf16/prefill/T:" + std::to_string(T),
+        [=](benchmark::State& st) { prefill(st, *samba, T); }, benchmark::kMillisecond)
         ->Iterations(3);
-    benchmark::RegisterBenchmark(("paper/llama/1.3B/bf16/prefill/T:" + std::to_string(T)).c_str(),
-                                 [=](benchmark::State& st) { prefill(st, *llama, T); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond)
+    add(
+        "paper/llama/1.3B/bf16/prefill/T:" + std::to_string(T),
+        [=](benchmark::State& st) { prefill(st, *llama, T); }, benchmark::kMillisecond)
         ->Iterations(3);
   }
   for (const index_t ctx : contexts) {
-    benchmark::RegisterBenchmark(
-        ("paper/samba/1.3B/bf16/decode/ctx:" + std::to_string(ctx)).c_str(),
-        [=](benchmark::State& st) { decode_step(st, *samba, ctx, true); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(
-        ("paper/llama/1.3B/bf16/decode/ctx:" + std::to_string(ctx)).c_str(),
-        [=](benchmark::State& st) { decode_step(st, *llama, ctx, true); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMicrosecond);
+    add(
+        "paper/samba/1.3B/bf16/decode/ctx:" + std::to_string(ctx),
+        [=](benchmark::State& st) { decode_step(st, *samba, ctx, true); }, benchmark::kMicrosecond);
+    add(
+        "paper/llama/1.3B/bf16/decode/ctx:" + std::to_string(ctx),
+        [=](benchmark::State& st) { decode_step(st, *llama, ctx, true); }, benchmark::kMicrosecond);
   }
 }
 
@@ -393,14 +384,12 @@ void register_all(bool full) {
                                             : std::vector<index_t>{4096, 16384, 131072};
   register_layers(lengths);
   for (const index_t T : lengths) {
-    benchmark::RegisterBenchmark(("scan/4608x16/prefill/T:" + std::to_string(T)).c_str(),
-                                 [=](benchmark::State& st) { scan_alone(st, T); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("swa/18x128/W:2048/prefill/T:" + std::to_string(T)).c_str(),
-                                 [=](benchmark::State& st) { swa_alone(st, T, 2048); })
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    add(
+        "scan/1.3B/prefill/T:" + std::to_string(T),
+        [=](benchmark::State& st) { scan_alone(st, T); }, benchmark::kMillisecond);
+    add(
+        "swa/1.3B/W:2048/prefill/T:" + std::to_string(T),
+        [=](benchmark::State& st) { swa_alone(st, T); }, benchmark::kMillisecond);
   }
   register_stacks(full);
 }
