@@ -1,8 +1,29 @@
-#define CATCH_CONFIG_MAIN
+// samba_tests' main: Catch2's, after one check of the environment.
+//
+// SAMBA_CPU_ISA (cpu/isa.hpp) caps the ISA of the CPU kernels; ctest runs the kernel tests once
+// per ISA that way (tests/CMakeLists.txt). Where this CPU cannot run the ISA asked for, the run
+// exits with 77, which ctest reports as skipped: a run that cannot test the ISA never passes.
+#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
-#include <samba/cpu/simd.hpp>
+#include <samba/cpu/isa.hpp>
 
-// SAMBA_TESTS_AVX2 (tests/CMakeLists.txt): this build must test the kernels' AVX2 paths.
-#if defined(SAMBA_TESTS_AVX2) && !(SAMBA_CPU_AVX2 && defined(__F16C__))
-#error "SAMBA_TESTS_AVX2 builds need -mavx2 -mfma -mf16c"
-#endif
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+int main(int argc, char* argv[]) {
+  using namespace samba::cpu_detail;
+  if (const char* env = std::getenv("SAMBA_CPU_ISA")) {
+    const std::string_view want(env);
+    if (want != isa_name(Isa::portable) && want != isa_name(Isa::avx2)) {
+      std::printf("SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2)\n", env);
+      return 2;
+    }
+    if (want != isa_name(active_isa())) {
+      std::printf("skipped: SAMBA_CPU_ISA=%s, but this CPU and build run the %s kernels at most\n",
+                  env, std::string(isa_name(detected_isa())).c_str());
+      return 77;
+    }
+  }
+  return Catch::Session().run(argc, argv);
+}

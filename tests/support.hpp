@@ -56,6 +56,15 @@ inline double max_abs_diff(ConstMatrixView<float> got, ConstMatrixView<float> wa
   return m;
 }
 
+// The ISAs of the CPU kernels this CPU runs (cpu/isa.hpp), narrowest first: the kernel tests run
+// each of them, whatever SAMBA_CPU_ISA says.
+inline std::vector<cpu_detail::Isa> cpu_isas() {
+  std::vector<cpu_detail::Isa> isas;
+  for (auto isa : {cpu_detail::Isa::portable, cpu_detail::Isa::avx2})
+    if (cpu_detail::cpu_runs(isa)) isas.push_back(isa);
+  return isas;
+}
+
 // Runs `layer` over x [T, d] split into chunks of the given sizes (cycled), from a fresh state.
 template <class L>
 HostBuffer<float> run_chunked(const L& layer, ConstMatrixView<float> x,

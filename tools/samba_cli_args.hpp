@@ -5,7 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <Eigen/Core>
+#include <samba/cpu/eigen.hpp>  // Eigen, through the header that keeps its warnings out
 #if defined(_OPENMP)
 #include <omp.h>
 #endif

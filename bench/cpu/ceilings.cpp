@@ -5,7 +5,7 @@
 // Both on SAMBA_BENCH_THREADS threads, compiled with the same flags as the layer benchmarks.
 #include <cstring>
 
-#include <Eigen/Core>
+#include <samba/cpu/eigen.hpp>  // Eigen, through the header that keeps its warnings out
 
 #include "common.hpp"
 

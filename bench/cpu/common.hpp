@@ -477,8 +477,10 @@ inline int run_main(int argc, char** argv, void (*register_benchmarks)()) {
   benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
   benchmark::AddCustomContext("cpu", cpu_description());
   benchmark::AddCustomContext("malloc", pin_malloc());
-#ifdef SAMBA_BENCH_NATIVE
-  benchmark::AddCustomContext("samba_bench_march_native", SAMBA_BENCH_NATIVE ? "yes" : "no");
+  benchmark::AddCustomContext("samba_cpu_isa",
+                              std::string(cpu_detail::isa_name(cpu_detail::active_isa())));
+#ifdef SAMBA_NATIVE_BUILD
+  benchmark::AddCustomContext("samba_bench_march_native", SAMBA_NATIVE_BUILD ? "yes" : "no");
 #endif
 #ifdef NDEBUG
   benchmark::AddCustomContext("samba_bench_ndebug", "yes");

@@ -46,12 +46,14 @@ TEST_CASE("linear: shapes that do not match are an error", "[cpu][linear]") {
 }
 
 TEMPLATE_TEST_CASE("widen converts every value exactly", "[cpu][linear]", bf16, f16) {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
+  INFO(cpu_detail::isa_name(isa));
   // All 65536 bit patterns, at an odd offset so that the 8-wide loop and its tail both run.
   std::vector<TestType> src(65536 + 3);
   for (std::size_t i = 0; i < src.size(); ++i)
     src[i].bits = static_cast<std::uint16_t>(i > 2 ? i - 3 : i);
   std::vector<float> dst(src.size());
-  cpu_detail::widen(src.data() + 1, static_cast<index_t>(src.size() - 1), dst.data() + 1);
+  cpu_detail::widen(src.data() + 1, static_cast<index_t>(src.size() - 1), dst.data() + 1, isa);
   std::size_t wrong = 0;
   for (std::size_t i = 1; i < src.size(); ++i) {
     const float want = to_float(src[i]);

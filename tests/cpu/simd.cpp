@@ -5,23 +5,24 @@
 using namespace samba;
 
 // The vector helpers of the CPU kernels against double-precision loops, at lengths that run their
-// 8- and 16-wide loops and their tails (AVX2 in the SAMBA_TESTS_AVX2 build, portable otherwise).
+// 8- and 16-wide loops and their tails, in every ISA this CPU runs.
 TEST_CASE("simd: dot, exp_shifted and silu_mul match double-precision loops", "[cpu][simd]") {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
   const index_t n = GENERATE(0, 1, 7, 8, 15, 16, 17, 40, 133);
   auto a = test::random_activations(1, std::max<index_t>(n, 1), 3, 2.0f);
   auto b = test::random_activations(1, std::max<index_t>(n, 1), 4, 2.0f);
-  INFO("n = " << n);
+  INFO("n = " << n << ", " << cpu_detail::isa_name(isa));
 
   double want = 0.0, norm = 0.0;
   for (index_t i = 0; i < n; ++i) {
     want += static_cast<double>(a[i]) * b[i];
     norm += std::abs(static_cast<double>(a[i]) * b[i]);
   }
-  CHECK(std::abs(cpu_detail::dot(a.data(), b.data(), n) - want) <= 4e-6 * (norm + 1e-30));
+  CHECK(std::abs(cpu_detail::dot(a.data(), b.data(), n, isa) - want) <= 4e-6 * (norm + 1e-30));
 
   std::vector<float> x(a.begin(), a.begin() + n);
   const float shift = 1.5f;
-  const float sum = cpu_detail::exp_shifted(x.data(), n, shift);
+  const float sum = cpu_detail::exp_shifted(x.data(), n, shift, isa);
   double want_sum = 0.0;
   for (index_t i = 0; i < n; ++i) {
     const double e = std::exp(static_cast<double>(a[i] - shift));  // the same f32 argument
@@ -31,7 +32,7 @@ TEST_CASE("simd: dot, exp_shifted and silu_mul match double-precision loops", "[
   CHECK(std::abs(sum - want_sum) <= 1e-6 * want_sum);
 
   std::vector<float> g(a.begin(), a.begin() + n);
-  cpu_detail::silu_mul(g.data(), b.data(), n);
+  cpu_detail::silu_mul(g.data(), b.data(), n, isa);
   for (index_t i = 0; i < n; ++i) {
     const double ai = a[i], silu = ai / (1.0 + std::exp(-ai));
     CHECK(std::abs(g[i] - silu * b[i]) <= 1e-6 * (std::abs(silu * b[i]) + 1e-30));

@@ -1,7 +1,11 @@
 // Interop between samba's views and Eigen: the one place Eigen enters the library.
 #pragma once
 
+#include "samba/cpu/intrinsics.hpp"  // first: see there why
+
+SAMBA_SILENCE_HEADER_WARNINGS_BEGIN
 #include <Eigen/Core>
+SAMBA_SILENCE_HEADER_WARNINGS_END
 
 #include "samba/core/error.hpp"
 #include "samba/core/tensor.hpp"

@@ -2,9 +2,10 @@
 //
 // Two regimes:
 // - Few rows (decode: one token per sequence, up to `skinny_rows` sequences) are bound by reading
-//   W from memory. `linear_skinny` streams W once, eight rows at a time, widening bf16/f16 in
-//   registers and using each widened row for every row of x while it is in L1; stored bytes, not
-//   f32 bytes, are what cross the memory bus, so bf16 weights halve the time.
+//   W from memory (hand-written, AVX2 where the CPU has it: cpu/isa.hpp). `linear_skinny` streams W
+//   once, eight rows at a time, widening bf16/f16 in registers and using each widened row for every
+//   row of x while it is in L1; stored bytes, not f32 bytes, are what cross the memory bus, so bf16
+//   weights halve the time.
 // - Many rows (prefill) are bound by arithmetic: Eigen's GEMM. Narrow weights are widened a panel
 //   of rows at a time into an f32 scratch panel of at most `panel_bytes`, large enough that the
 //   GEMM's repacking of x per panel is a few percent of the work.
@@ -27,7 +28,22 @@ inline constexpr index_t skinny_rows = 16;
 
 namespace linear_detail {
 
-#if SAMBA_CPU_AVX2
+// x in the order avx2::eight_rows_one_x_bf16 reads it: per 16 values, 0–3, 8–11, 4–7, 12–15.
+inline void permute_for_bf16(const float* x, index_t in, float* xp) {
+  for (index_t i = 0; i + 16 <= in; i += 16)
+    for (index_t j = 0; j < 4; ++j) {
+      xp[i + j] = x[i + j];
+      xp[i + 4 + j] = x[i + 8 + j];
+      xp[i + 8 + j] = x[i + 4 + j];
+      xp[i + 12 + j] = x[i + 12 + j];
+    }
+}
+
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+SAMBA_TARGET_AVX2_BEGIN
+namespace avx2 {
+using namespace cpu_detail::avx2;
+
 // The first pass over the weight rows comes from memory: with two rows of x per pass, asking for
 // the bytes 1 KiB ahead keeps enough loads in flight (measured ~25% faster at 2–8 rows of x than
 // the hardware prefetcher alone; at one row of x it is slower, so that loop does not ask).
@@ -128,26 +144,13 @@ inline void eight_rows_one_x_bf16(const float* xa, const float* xp, const bf16* 
   std::copy_n(sa, 8, y + o0);
 }
 
-// x in the order eight_rows_one_x_bf16 reads it: per 16 values, 0–3, 8–11, 4–7, 12–15.
-inline void permute_for_bf16(const float* x, index_t in, float* xp) {
-  for (index_t i = 0; i + 16 <= in; i += 16)
-    for (index_t j = 0; j < 4; ++j) {
-      xp[i + j] = x[i + j];
-      xp[i + 4 + j] = x[i + 8 + j];
-      xp[i + 8 + j] = x[i + 4 + j];
-      xp[i + 12 + j] = x[i + 12 + j];
-    }
-}
-#endif
-
 // y[m, o0 + k] for k < 8 and every row m of x: eight weight rows against all of x, read from
 // memory once and from L1 for the other rows of x.
-// x_bf16_order: the last row of x permuted by permute_for_bf16 (bf16 weights with AVX2 only).
+// x_bf16_order: the last row of x permuted by permute_for_bf16 (bf16 weights only).
 template <StorageType W>
 void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, MatrixView<float> y,
                 [[maybe_unused]] const float* x_bf16_order) {
   const index_t M = x.rows();
-#if SAMBA_CPU_AVX2
   index_t m = 0;
   for (; m + 2 <= M; m += 2) {
     four_rows_two_x(x, m, w, in, o0, y, m == 0);
@@ -159,15 +162,24 @@ void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, Ma
     else
       eight_rows_one_x(x, m, w, in, o0, y);
   }
-#else
-  // Portable: widen the eight rows a chunk at a time (in L1) and let the compiler vectorise the
-  // f32 dot products.
+}
+
+}  // namespace avx2
+SAMBA_TARGET_END
+#endif
+
+namespace portable {
+
+// The eight rows widened a chunk at a time (in L1), the f32 dot products left to the compiler.
+template <StorageType W>
+void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, MatrixView<float> y) {
+  const index_t M = x.rows();
   constexpr index_t chunk = 256;
   float wf[8][chunk];
   for (index_t m = 0; m < M; ++m) std::fill_n(y.row(m) + o0, 8, 0.0f);
   for (index_t i0 = 0; i0 < in; i0 += chunk) {
     const index_t len = std::min(chunk, in - i0);
-    for (int k = 0; k < 8; ++k) widen(w + (o0 + k) * in + i0, len, wf[k]);
+    for (int k = 0; k < 8; ++k) cpu_detail::portable::widen(w + (o0 + k) * in + i0, len, wf[k]);
     for (index_t m = 0; m < M; ++m) {
       const float* xa = x.row(m) + i0;
       for (int k = 0; k < 8; ++k) {
@@ -177,8 +189,9 @@ void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, Ma
       }
     }
   }
-#endif
 }
+
+}  // namespace portable
 
 // y[m, o] for one weight row o (the last out mod 8 rows).
 template <StorageType W>
@@ -201,18 +214,24 @@ void linear_skinny(ConstMatrixView<float> x, const W* w, index_t out, index_t in
   const index_t blocks = out / 8;
   const bool parallel = static_cast<long long>(out) * in * x.rows() >= parallel_min_work;
   (void)parallel;
+  const Isa isa = active_isa();
   std::vector<float> x_bf16_order;
-#if SAMBA_CPU_AVX2
   if constexpr (std::is_same_v<W, bf16>) {
-    if (x.rows() % 2 == 1) {  // the odd row goes through eight_rows_one_x_bf16
+    if (isa >= Isa::avx2 && x.rows() % 2 == 1) {  // the odd row: avx2::eight_rows_one_x_bf16
       x_bf16_order.resize(static_cast<std::size_t>(in));
       linear_detail::permute_for_bf16(x.row(x.rows() - 1), in, x_bf16_order.data());
     }
   }
-#endif
   SAMBA_PARALLEL_FOR_IF(parallel)
-  for (index_t b = 0; b < blocks; ++b)
-    linear_detail::eight_rows(x, w, in, 8 * b, y, x_bf16_order.data());
+  for (index_t b = 0; b < blocks; ++b) {
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+    if (isa >= Isa::avx2) {
+      linear_detail::avx2::eight_rows(x, w, in, 8 * b, y, x_bf16_order.data());
+      continue;
+    }
+#endif
+    linear_detail::portable::eight_rows(x, w, in, 8 * b, y);
+  }
   for (index_t o = 8 * blocks; o < out; ++o) linear_detail::one_row(x, w, in, o, y);
 }
 

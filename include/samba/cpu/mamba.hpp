@@ -1,6 +1,6 @@
 // MambaLayer on the CPU: projections through Eigen, the causal conv as a plain loop over the
-// sequence, the selective scan in 8-channel blocks (AVX2 when enabled; the math is in
-// layers/mamba.hpp).
+// sequence, the selective scan in 8-channel blocks split over the threads (AVX2 where the CPU has
+// it: cpu/isa.hpp; the math is in layers/mamba.hpp).
 #pragma once
 
 #include <algorithm>
@@ -12,10 +12,103 @@
 #include "samba/cpu/batch.hpp"
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/math.hpp"
+#include "samba/cpu/parallel.hpp"
 #include "samba/cpu/simd.hpp"
 #include "samba/layers/mamba.hpp"
 
 namespace samba {
+
+namespace cpu_detail {
+
+// The selective scan's channel block, and the largest d_state whose block scratch it keeps on the
+// stack (8 KiB; larger ones allocate).
+inline constexpr index_t scan_block = 8;
+inline constexpr index_t stack_scan_state = 128;
+
+// What one block of the scan reads and writes (MambaKernel<cpu, W>::selective_scan).
+struct ScanArgs {
+  index_t T, di, n;
+  const float *uc, *delta, *bc;
+  index_t bc_stride;
+  ConstMatrixView<float> z;
+  const float* D;
+  float* out;
+};
+
+namespace portable {
+
+// One block of `lanes` ≤ scan_block channels from c0 (Lanes > 0: exactly Lanes, known at compile
+// time so that the inner loops vectorise). hb, ab: [n][scan_block].
+template <index_t Lanes>
+void scan_block(const ScanArgs& a, index_t c0, index_t lanes, float* hb, const float* ab) {
+  const index_t L = Lanes > 0 ? Lanes : lanes;
+  for (index_t t = 0; t < a.T; ++t) {
+    const float* dt = a.delta + t * a.di + c0;
+    const float* u = a.uc + t * a.di + c0;
+    const float* B = a.bc + t * a.bc_stride;
+    const float* C = B + a.n;
+    float du[cpu_detail::scan_block], acc[cpu_detail::scan_block] = {};
+    for (index_t j = 0; j < L; ++j) du[j] = dt[j] * u[j];
+    for (index_t s = 0; s < a.n; ++s) {
+      float* h = hb + s * cpu_detail::scan_block;
+      const float* as = ab + s * cpu_detail::scan_block;
+      const float bs = B[s], cs = C[s];
+      for (index_t j = 0; j < L; ++j) {
+        h[j] = fast_exp(dt[j] * as[j]) * h[j] + du[j] * bs;
+        acc[j] += cs * h[j];
+      }
+    }
+    float* o = a.out + t * a.di + c0;
+    for (index_t j = 0; j < L; ++j) {
+      const float zv = a.z(t, c0 + j);
+      o[j] = (acc[j] + a.D[c0 + j] * u[j]) * (zv / (1.0f + fast_exp(-zv)));
+    }
+  }
+}
+
+}  // namespace portable
+
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+SAMBA_TARGET_AVX2_BEGIN
+namespace avx2 {
+
+// One full block of 8 channels whose z rows are contiguous.
+inline void scan_block(const ScanArgs& a, index_t c0, float* hb, const float* ab) {
+  const __m256 d = _mm256_loadu_ps(a.D + c0), one = _mm256_set1_ps(1.0f);
+  const index_t n2 = a.n - a.n % 2;
+  for (index_t t = 0; t < a.T; ++t) {
+    const __m256 dt = _mm256_loadu_ps(a.delta + t * a.di + c0);
+    const __m256 u = _mm256_loadu_ps(a.uc + t * a.di + c0);
+    const __m256 du = _mm256_mul_ps(dt, u);
+    const float* B = a.bc + t * a.bc_stride;
+    const float* C = B + a.n;
+    auto step = [&](index_t s, __m256 acc) {
+      const __m256 e = fast_exp(_mm256_mul_ps(dt, _mm256_loadu_ps(ab + s * 8)));
+      const __m256 h = _mm256_fmadd_ps(e, _mm256_loadu_ps(hb + s * 8),
+                                       _mm256_mul_ps(du, _mm256_broadcast_ss(B + s)));
+      _mm256_storeu_ps(hb + s * 8, h);
+      return _mm256_fmadd_ps(_mm256_broadcast_ss(C + s), h, acc);
+    };
+    // Two accumulators: the FMA latency chain through acc would otherwise bound the loop.
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (index_t s = 0; s < n2; s += 2) {
+      acc0 = step(s, acc0);
+      acc1 = step(s + 1, acc1);
+    }
+    if (n2 < a.n) acc0 = step(n2, acc0);
+    const __m256 zv = _mm256_loadu_ps(a.z.row(t) + c0);
+    const __m256 gate =
+        _mm256_div_ps(zv, _mm256_add_ps(one, fast_exp(_mm256_sub_ps(_mm256_setzero_ps(), zv))));
+    const __m256 y = _mm256_fmadd_ps(d, u, _mm256_add_ps(acc0, acc1));
+    _mm256_storeu_ps(a.out + t * a.di + c0, _mm256_mul_ps(y, gate));
+  }
+}
+
+}  // namespace avx2
+SAMBA_TARGET_END
+#endif
+
+}  // namespace cpu_detail
 
 template <StorageType W>
 struct MambaKernel<cpu, W> {
@@ -103,10 +196,11 @@ struct MambaKernel<cpu, W> {
   // Channels go in blocks of scan_block = 8 (one AVX2 register), with the time loop inside the
   // block: the block's h and A are transposed into [d_state][8] scratch that stays in L1, Δ, u', z
   // and the output are read and written 8 contiguous floats at a time, and B_t[s], C_t[s] are
-  // broadcast to the 8 channels. exp is cpu_detail::fast_exp (≤ 2 ulp, see cpu/simd.hpp). Without
-  // AVX2 + FMA in the compile flags, and for the last d_inner mod 8 channels, the same loops run
-  // on plain arrays (which the compiler vectorises with the baseline ISA).
-  static constexpr index_t scan_block = 8;
+  // broadcast to the 8 channels. exp is cpu_detail::fast_exp (≤ 2 ulp, see cpu/simd.hpp). Blocks
+  // are independent and split over the threads. On a CPU without AVX2 (cpu/isa.hpp), and for the
+  // last d_inner mod 8 channels, the same loops run on plain arrays (which the compiler vectorises
+  // with the ISA of the program's flags).
+  static constexpr index_t scan_block = cpu_detail::scan_block;
 
   static void selective_scan(const Layer& layer, State& state, const float* uc, const float* delta,
                              const float* bc, index_t bc_stride, ConstMatrixView<float> z,
@@ -114,104 +208,34 @@ struct MambaKernel<cpu, W> {
     const index_t T = z.rows(), di = layer.config().d_inner(), n = layer.config().d_state;
     const float* A = layer.A().data();
     float* h_all = state.ssm.data();
-    std::vector<float> scratch(static_cast<std::size_t>(2 * n * scan_block));
-    float* hb = scratch.data();                   // [n][scan_block]: h of the block's channels
-    float* ab = scratch.data() + n * scan_block;  // [n][scan_block]: A of the block's channels
-    const ScanArgs args{T, di, n, uc, delta, bc, bc_stride, z, layer.weights().D.data(), out};
-    for (index_t c0 = 0; c0 < di; c0 += scan_block) {
-      const index_t lanes = std::min(scan_block, di - c0);
+    const cpu_detail::ScanArgs args{
+        T, di, n, uc, delta, bc, bc_stride, z, layer.weights().D.data(), out};
+    const cpu_detail::Isa isa = cpu_detail::active_isa();
+    const index_t blocks = (di + scan_block - 1) / scan_block;
+    SAMBA_PARALLEL_FOR_IF(static_cast<long long>(T) * di * n >= cpu_detail::parallel_min_work)
+    for (index_t b = 0; b < blocks; ++b) {
+      const index_t c0 = b * scan_block, lanes = std::min(scan_block, di - c0);
+      // [n][scan_block] each: h and A of the block's channels, on the stack up to d_state 128.
+      float stack[2 * cpu_detail::stack_scan_state * scan_block];
+      std::vector<float> heap(n > cpu_detail::stack_scan_state ? 2 * n * scan_block : 0);
+      float* hb = n > cpu_detail::stack_scan_state ? heap.data() : stack;
+      float* ab = hb + n * scan_block;
       for (index_t j = 0; j < lanes; ++j)
         for (index_t s = 0; s < n; ++s) {
           hb[s * scan_block + j] = h_all[(c0 + j) * n + s];
           ab[s * scan_block + j] = A[(c0 + j) * n + s];
         }
-      if (lanes == scan_block) {
-#if SAMBA_CPU_AVX2
-        if (z.stride(1) == 1)
-          scan_block_avx2(args, c0, hb, ab);
-        else
+      if (lanes < scan_block) cpu_detail::portable::scan_block<0>(args, c0, lanes, hb, ab);
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+      else if (isa >= cpu_detail::Isa::avx2 && z.stride(1) == 1)
+        cpu_detail::avx2::scan_block(args, c0, hb, ab);
 #endif
-          scan_block_portable<scan_block>(args, c0, lanes, hb, ab);
-      } else {
-        scan_block_portable<0>(args, c0, lanes, hb, ab);
-      }
+      else
+        cpu_detail::portable::scan_block<scan_block>(args, c0, lanes, hb, ab);
       for (index_t j = 0; j < lanes; ++j)
         for (index_t s = 0; s < n; ++s) h_all[(c0 + j) * n + s] = hb[s * scan_block + j];
     }
   }
-
- private:
-  struct ScanArgs {
-    index_t T, di, n;
-    const float *uc, *delta, *bc;
-    index_t bc_stride;
-    ConstMatrixView<float> z;
-    const float* D;
-    float* out;
-  };
-
-  // One block of `lanes` ≤ scan_block channels from c0 (Lanes > 0: exactly Lanes, known at compile
-  // time so that the inner loops vectorise).
-  template <index_t Lanes>
-  static void scan_block_portable(const ScanArgs& a, index_t c0, index_t lanes, float* hb,
-                                  const float* ab) {
-    const index_t L = Lanes > 0 ? Lanes : lanes;
-    for (index_t t = 0; t < a.T; ++t) {
-      const float* dt = a.delta + t * a.di + c0;
-      const float* u = a.uc + t * a.di + c0;
-      const float* B = a.bc + t * a.bc_stride;
-      const float* C = B + a.n;
-      float du[scan_block], acc[scan_block] = {};
-      for (index_t j = 0; j < L; ++j) du[j] = dt[j] * u[j];
-      for (index_t s = 0; s < a.n; ++s) {
-        float* h = hb + s * scan_block;
-        const float* as = ab + s * scan_block;
-        const float bs = B[s], cs = C[s];
-        for (index_t j = 0; j < L; ++j) {
-          h[j] = cpu_detail::fast_exp(dt[j] * as[j]) * h[j] + du[j] * bs;
-          acc[j] += cs * h[j];
-        }
-      }
-      float* o = a.out + t * a.di + c0;
-      for (index_t j = 0; j < L; ++j) {
-        const float zv = a.z(t, c0 + j);
-        o[j] = (acc[j] + a.D[c0 + j] * u[j]) * (zv / (1.0f + cpu_detail::fast_exp(-zv)));
-      }
-    }
-  }
-
-#if SAMBA_CPU_AVX2
-  static void scan_block_avx2(const ScanArgs& a, index_t c0, float* hb, const float* ab) {
-    const __m256 d = _mm256_loadu_ps(a.D + c0), one = _mm256_set1_ps(1.0f);
-    const index_t n2 = a.n - a.n % 2;
-    for (index_t t = 0; t < a.T; ++t) {
-      const __m256 dt = _mm256_loadu_ps(a.delta + t * a.di + c0);
-      const __m256 u = _mm256_loadu_ps(a.uc + t * a.di + c0);
-      const __m256 du = _mm256_mul_ps(dt, u);
-      const float* B = a.bc + t * a.bc_stride;
-      const float* C = B + a.n;
-      auto step = [&](index_t s, __m256 acc) {
-        const __m256 e = cpu_detail::fast_exp(_mm256_mul_ps(dt, _mm256_loadu_ps(ab + s * 8)));
-        const __m256 h = _mm256_fmadd_ps(e, _mm256_loadu_ps(hb + s * 8),
-                                         _mm256_mul_ps(du, _mm256_broadcast_ss(B + s)));
-        _mm256_storeu_ps(hb + s * 8, h);
-        return _mm256_fmadd_ps(_mm256_broadcast_ss(C + s), h, acc);
-      };
-      // Two accumulators: the FMA latency chain through acc would otherwise bound the loop.
-      __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-      for (index_t s = 0; s < n2; s += 2) {
-        acc0 = step(s, acc0);
-        acc1 = step(s + 1, acc1);
-      }
-      if (n2 < a.n) acc0 = step(n2, acc0);
-      const __m256 zv = _mm256_loadu_ps(a.z.row(t) + c0);
-      const __m256 gate = _mm256_div_ps(
-          zv, _mm256_add_ps(one, cpu_detail::fast_exp(_mm256_sub_ps(_mm256_setzero_ps(), zv))));
-      const __m256 y = _mm256_fmadd_ps(d, u, _mm256_add_ps(acc0, acc1));
-      _mm256_storeu_ps(a.out + t * a.di + c0, _mm256_mul_ps(y, gate));
-    }
-  }
-#endif
 };
 
 }  // namespace samba

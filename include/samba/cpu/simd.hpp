@@ -1,5 +1,6 @@
-// SIMD helpers of the CPU kernels, scalar and (when the user's flags enable AVX2 and FMA) 8-wide:
-// a fast f32 exp, and loads that widen stored weights (f32, bf16, f16) to f32.
+// SIMD helpers of the CPU kernels, portable and 8-wide (AVX2 + FMA + F16C, compiled whatever the
+// program's flags and chosen at run time: cpu/isa.hpp): a fast f32 exp, dot products, softmax and
+// SwiGLU pieces, and loads that widen stored weights (f32, bf16, f16) to f32.
 //
 // The exp:
 // exp(x) = 2^k · e^r with k = round(x / ln 2), r = x − k·ln 2 (ln 2 split in two so that k·ln2_hi
@@ -20,12 +21,7 @@
 #include "samba/core/dtype.hpp"
 #include "samba/core/tensor.hpp"
 
-#if defined(__AVX2__) && defined(__FMA__)
-#include <immintrin.h>
-#define SAMBA_CPU_AVX2 1
-#else
-#define SAMBA_CPU_AVX2 0
-#endif
+#include "samba/cpu/isa.hpp"
 
 namespace samba::cpu_detail {
 
@@ -41,7 +37,7 @@ inline constexpr float p0 = 1.9875691500e-4f, p1 = 1.3981999507e-3f, p2 = 8.3334
                        p3 = 4.1665795894e-2f, p4 = 1.6666665459e-1f, p5 = 5.0000001201e-1f;
 }  // namespace exp_consts
 
-// Branch-free so that loops calling it vectorise with the baseline ISA.
+// Branch-free so that loops calling it vectorise with any ISA.
 inline float fast_exp(float x) {
   using namespace exp_consts;
   const float t = x * log2e + round_magic;  // k + 1.5·2^23: k in the low mantissa bits
@@ -64,7 +60,43 @@ inline float fast_exp(float x) {
   return std::bit_cast<float>((y & ~inf) | (0x7F800000u & inf));
 }
 
-#if SAMBA_CPU_AVX2
+// --- the portable versions ---------------------------------------------------------------------
+namespace portable {
+
+// Σ a[i] · b[i]: eight partial sums the compiler vectorises, added at the end, then the tail.
+inline float dot(const float* a, const float* b, index_t n) {
+  index_t i = 0;
+  float acc[8] = {};
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
+  float total = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+  for (; i < n; ++i) total += a[i] * b[i];
+  return total;
+}
+
+inline float exp_shifted(float* x, index_t n, float shift) {
+  float sum = 0.0f;
+  for (index_t i = 0; i < n; ++i) x[i] = fast_exp(x[i] - shift);
+  for (index_t i = 0; i < n; ++i) sum += x[i];
+  return sum;
+}
+
+inline void silu_mul(float* gate, const float* up, index_t n) {
+  for (index_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + fast_exp(-gate[i])) * up[i];
+}
+
+template <StorageType W>
+inline void widen(const W* src, index_t n, float* dst) {
+  for (index_t i = 0; i < n; ++i) dst[i] = to_float(src[i]);
+}
+
+}  // namespace portable
+
+// --- the AVX2 versions: the same math 8 lanes at a time ----------------------------------------
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+SAMBA_TARGET_AVX2_BEGIN
+namespace avx2 {
+
 inline __m256 fast_exp(__m256 x) {
   using namespace exp_consts;
   const __m256 t = _mm256_fmadd_ps(x, _mm256_set1_ps(log2e), _mm256_set1_ps(round_magic));
@@ -86,7 +118,6 @@ inline __m256 fast_exp(__m256 x) {
                        _mm256_cmp_ps(x, _mm256_set1_ps(exp_max_arg), _CMP_GT_OQ));
   return y;
 }
-
 // Eight stored values from p, widened to f32.
 inline __m256 load8(const float* p) {
   return _mm256_loadu_ps(p);
@@ -96,13 +127,7 @@ inline __m256 load8(const bf16* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 inline __m256 load8(const f16* p) {
-#if defined(__F16C__)
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-#else
-  alignas(32) float w[8];
-  for (int i = 0; i < 8; ++i) w[i] = to_float(p[i]);
-  return _mm256_load_ps(w);
-#endif
 }
 
 // The horizontal sum of v.
@@ -117,67 +142,82 @@ inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
   const __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
   return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
-#endif
 
-// Σ a[i] · b[i] over i < n, in partial sums (two AVX2 registers, or eight floats the compiler
-// vectorises) added at the end, then the last n mod 16 (or n mod 8) products.
+// Two accumulators of 8 (16 products per step), then the last n mod 16 products.
 inline float dot(const float* a, const float* b, index_t n) {
   index_t i = 0;
-  float total = 0.0f;
-#if SAMBA_CPU_AVX2
   __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
   for (; i + 16 <= n; i += 16) {
     acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
-  total = hsum(_mm256_add_ps(acc0, acc1));
-#else
-  float acc[8] = {};
-  for (; i + 8 <= n; i += 8)
-    for (int l = 0; l < 8; ++l) acc[l] += a[i + l] * b[i + l];
-  total = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-#endif
+  float total = hsum(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) total += a[i] * b[i];
   return total;
 }
 
-// x[i] = exp(x[i] − shift) for i < n (cpu_detail::fast_exp, 8 at a time), returning their sum.
 inline float exp_shifted(float* x, index_t n, float shift) {
   index_t i = 0;
-#if SAMBA_CPU_AVX2
   const __m256 sh = _mm256_set1_ps(shift);
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(x + i, fast_exp(_mm256_sub_ps(_mm256_loadu_ps(x + i), sh)));
-#endif
-  for (; i < n; ++i) x[i] = fast_exp(x[i] - shift);
+  for (; i < n; ++i) x[i] = cpu_detail::fast_exp(x[i] - shift);
   float sum = 0.0f;
   for (i = 0; i < n; ++i) sum += x[i];
   return sum;
 }
 
-// gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + exp(−gate[i])) · up[i] for i < n.
 inline void silu_mul(float* gate, const float* up, index_t n) {
   index_t i = 0;
-#if SAMBA_CPU_AVX2
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
   for (; i + 8 <= n; i += 8) {
     const __m256 g = _mm256_loadu_ps(gate + i);
     const __m256 s = _mm256_div_ps(g, _mm256_add_ps(one, fast_exp(_mm256_sub_ps(zero, g))));
     _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
   }
-#endif
-  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + fast_exp(-gate[i])) * up[i];
+  for (; i < n; ++i) gate[i] = gate[i] / (1.0f + cpu_detail::fast_exp(-gate[i])) * up[i];
 }
 
-// dst[i] = to_float(src[i]) for i < n: exact for every dtype (bf16 is a shift, f16 goes through
-// F16C's conversion when the flags enable it, which is exact too, subnormals included).
 template <StorageType W>
 inline void widen(const W* src, index_t n, float* dst) {
   index_t i = 0;
-#if SAMBA_CPU_AVX2
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load8(src + i));
-#endif
   for (; i < n; ++i) dst[i] = to_float(src[i]);
 }
+
+}  // namespace avx2
+SAMBA_TARGET_END
+#endif
+
+// --- the entry points: the widest version `isa` allows (by default, this CPU's) ----------------
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+#define SAMBA_DETAIL_DISPATCH(isa, call) return (isa) >= Isa::avx2 ? avx2::call : portable::call
+#else
+#define SAMBA_DETAIL_DISPATCH(isa, call) return portable::call
+#endif
+
+// Σ a[i] · b[i] over i < n, in partial sums added at the end.
+inline float dot(const float* a, const float* b, index_t n, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, dot(a, b, n));
+}
+
+// x[i] = exp(x[i] − shift) for i < n (cpu_detail::fast_exp), returning their sum.
+inline float exp_shifted(float* x, index_t n, float shift, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, exp_shifted(x, n, shift));
+}
+
+// gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + exp(−gate[i])) · up[i] for i < n.
+inline void silu_mul(float* gate, const float* up, index_t n, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, silu_mul(gate, up, n));
+}
+
+// dst[i] = to_float(src[i]) for i < n: exact for every dtype (bf16 is a shift, f16 goes through
+// F16C's conversion in the AVX2 version, which is exact too, subnormals included).
+template <StorageType W>
+inline void widen(const W* src, index_t n, float* dst, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, widen(src, n, dst));
+}
+
+#undef SAMBA_DETAIL_DISPATCH
 
 }  // namespace samba::cpu_detail

@@ -1,0 +1,103 @@
+// Which vector instruction set the CPU kernels run, chosen at run time.
+//
+// The hand-written kernels (selective scan, skinny GEMV, exp, dot products, widening of bf16/f16)
+// exist in a portable version and in versions compiled for a wider ISA inside a target region
+// (SAMBA_TARGET_AVX2_BEGIN … SAMBA_TARGET_END: GCC's `#pragma GCC target`, clang's
+// `#pragma clang attribute`). A program compiled with default flags (baseline x86-64) therefore
+// still runs the AVX2 kernels on a CPU that has them: each kernel asks active_isa() once per call
+// and takes the widest version the CPU runs. Compiling with -march=native changes what the
+// compiler does with the portable code and with Eigen (whose vectorisation is fixed at compile
+// time), not which hand-written kernel runs.
+//
+// active_isa() is the best ISA of this CPU, capped by the environment variable SAMBA_CPU_ISA
+// (`portable`, `avx2`): a way to run or measure the narrower paths on a machine that has more
+// (the tests run the layers again under SAMBA_CPU_ISA=portable). It is read once per process.
+#pragma once
+
+#include <cstdlib>
+#include <string_view>
+
+#include "samba/cpu/intrinsics.hpp"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SAMBA_CPU_X86 1
+#else
+#define SAMBA_CPU_X86 0
+#endif
+
+// Functions defined between SAMBA_TARGET_AVX2_BEGIN and SAMBA_TARGET_END (templates and lambdas
+// included) are compiled for AVX2 + FMA + F16C whatever the program's flags; they may only run
+// where active_isa() >= Isa::avx2.
+#if SAMBA_CPU_X86 && defined(__clang__)
+// clang-format off
+#define SAMBA_TARGET_AVX2_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
+// clang-format on
+#define SAMBA_TARGET_END _Pragma("clang attribute pop")
+#elif SAMBA_CPU_X86 && defined(__GNUC__)
+#define SAMBA_TARGET_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")")
+#define SAMBA_TARGET_END _Pragma("GCC pop_options")
+#endif
+// Where the AVX2 kernels are compiled at all (x86 with GCC or clang).
+#if defined(SAMBA_TARGET_AVX2_BEGIN)
+#define SAMBA_CPU_HAS_AVX2_KERNELS 1
+#else
+#define SAMBA_CPU_HAS_AVX2_KERNELS 0
+#endif
+
+namespace samba::cpu_detail {
+
+// Ordered: a CPU that runs one runs every ISA before it.
+enum class Isa : int { portable = 0, avx2 = 1 };
+inline constexpr Isa widest_isa = SAMBA_CPU_HAS_AVX2_KERNELS ? Isa::avx2 : Isa::portable;
+
+inline constexpr std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx2:
+      return "avx2";
+    case Isa::portable:
+      break;
+  }
+  return "portable";
+}
+
+// The widest ISA whose kernels this CPU (and its operating system) can run.
+inline Isa detected_isa() noexcept {
+  static const Isa isa = [] {
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+    // The builtins' checks include the OS's support for the AVX registers; F16C (which clang's
+    // builtin does not name) is CPUID leaf 1, ECX bit 29.
+    __builtin_cpu_init();
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return Isa::avx2;
+#endif
+    return Isa::portable;
+  }();
+  return isa;
+}
+
+// The ISA the kernels run: detected_isa(), capped by SAMBA_CPU_ISA when it names a narrower one.
+// An unknown value is ignored (the kernels must run whatever the environment says).
+inline Isa active_isa() noexcept {
+  static const Isa isa = [] {
+    Isa cap = widest_isa;
+    if (const char* env = std::getenv("SAMBA_CPU_ISA")) {
+      const std::string_view v(env);
+      if (v == "portable") cap = Isa::portable;
+      if (v == "avx2") cap = Isa::avx2;
+    }
+    return static_cast<int>(cap) < static_cast<int>(detected_isa()) ? cap : detected_isa();
+  }();
+  return isa;
+}
+
+// Whether this CPU can run `isa`'s kernels (the tests run each ISA that passes).
+inline bool cpu_runs(Isa isa) noexcept {
+  return static_cast<int>(isa) <= static_cast<int>(detected_isa());
+}
+
+}  // namespace samba::cpu_detail
