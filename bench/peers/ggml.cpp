@@ -7,8 +7,7 @@
 //   - weights: the samba layer's own (common.hpp's seeds), copied into one CPU backend buffer, f32
 //     or bf16 (GGML_TYPE_BF16: ggml rounds the activations to bf16 for those dot products);
 //   - the graph is built once per benchmark, its intermediates placed by ggml_gallocr; one
-//   iteration
-//     is one ggml_backend_graph_compute on --threads threads (ggml's OpenMP build);
+//     iteration is one ggml_backend_graph_compute on --threads threads (ggml's OpenMP build);
 //   - Mamba (llama.cpp's build_mamba_layer): in_proj; the conv over [state, uᵀ] (ggml_concat,
 //     ggml_ssm_conv, + bias, silu); x_proj; dt_proj + bias; ggml_ssm_scan (softplus(Δ) inside);
 //     + D·u; ⊙ silu(z) (ggml_swiglu_split); out_proj; both states written back (ggml_cpy);
@@ -19,9 +18,9 @@
 //   - SwiGLU: gate, up, ggml_swiglu_split, down; RMSNorm: ggml_rms_norm × weight; a block adds its
 //     input to its layer's output;
 //   - selective_scan and causal_conv alone: the ggml ops that do what samba's one kernel does.
-//   Scan:
-//     ggml_ssm_scan (with softplus(Δ), which samba applies before its scan), the state write-back,
-//     + D·u, ⊙ silu(z). Conv: concat, ggml_ssm_conv, + bias, silu, the state write-back.
+//     Scan: ggml_ssm_scan (with softplus(Δ), which samba applies before its scan), the state
+//     write-back, + D·u, ⊙ silu(z). Conv: concat, ggml_ssm_conv, + bias, silu, the state
+//     write-back.
 // Prefill: T tokens of one sequence from a fresh (zero) state in one graph (llama.cpp would split
 // a prompt into ubatches of 512). Decode: one token for each of `batch` sequences, every state
 // filled to ctx with random contents: a sliding-window cache holds the W keys the query sees, a
@@ -315,7 +314,8 @@ inline ggml_tensor* selective_scan(Graph& g, const MambaOnGgml& w, ggml_tensor* 
   ggml_tensor* C =
       ggml_view_4d(ctx, xdbl, n, 1, T, ns, n * f, xdbl->nb[1], xdbl->nb[2], (r + n) * f);
   ggml_tensor* ids = g.leaf(GGML_TYPE_I32, {ns}, [](int64_t i) { return static_cast<float>(i); });
-  // Mamba-1 as llama.cpp runs it: d_inner heads of head_dim 1, one group (K = 1).
+  // Mamba-1 as llama.cpp runs it: d_inner heads of head_dim 1, one group of B and C; K = 1 keeps
+  // only the final state (more would keep snapshots of earlier ones).
   ggml_tensor* y_and_state =
       ggml_ssm_scan(ctx, ssm_state, ggml_reshape_4d(ctx, uc, 1, di, T, ns), dt, w.A, B, C, ids, 1);
   g.write(ggml_cpy(ctx, ggml_view_1d(ctx, y_and_state, ggml_nelements(ssm_state), di * T * ns * f),
@@ -548,8 +548,8 @@ void load_state(const MambaLeaves& l, const S& s, int64_t b) {
   Graph::set(l.conv, b * K1 * di, conv);
   Graph::set(l.ssm, b * di * s.d_state, std::span<const float>(s.ssm.data(), s.ssm.size()));
 }
-// The cached rows of positions first … (cache length − 1), from samba's ring (position p in row
-// p % capacity).
+// The keys and values of positions first … position − 1 (the rows before the chunk's own), from
+// samba's ring (position p in row p % capacity), f32 → f16.
 template <class S>
 void load_state(const AttentionLeaves& l, const S& s, int64_t b) {
   for (int64_t j = 0; l.first + j < s.position; ++j) {
