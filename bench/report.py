@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 """Reads the JSON of the samba CPU benchmarks (bench/cpu/*.cpp, --benchmark_out_format=json), prints
 one table with each workload's throughput against the ceilings measured in the same run and against
-ggml's figures from /work/shared/PEERS.md, and draws the plots of docs/benchmarks.md.
+ggml, and draws the plots of docs/benchmarks.md.
 
     /usr/bin/python3 bench/report.py build/release/bench-results/*.json \
         [--plots docs/bench] [--markdown table.md]
 
 Benchmark names are <workload>/<dims>/<dtype>/<mode>/T:<n>/ctx:<n>/batch:<n> (bench/cpu/common.hpp).
-Ratios against ggml are ratios of ratios (PEERS.md): (ours / our ceiling) / (ggml / ggml's ceiling),
-on tok/s, with the sgemm ceiling for prefill and the memcpy ceiling for decode.
+Files whose JSON context has samba_bench_peer = ggml come from bench/peers/ggml.cpp (the same names
+on ggml; scripts/run-bench.sh --ggml DIR): each of our rows then gets ggml's tok/s for the same name
+and samba ÷ ggml, both measured in this run. Without them, the table falls back to ggml's figures
+from /work/shared/PEERS.md (another machine, another day), compared as ratios of ratios:
+(ours / our ceiling) / (ggml / ggml's ceiling), on tok/s, with the sgemm ceiling for prefill and the
+memcpy ceiling for decode; that column is labelled "vs ggml (PEERS.md)".
 """
 
 import argparse
@@ -19,6 +23,8 @@ import sys
 from pathlib import Path
 
 # --- ggml (llama.cpp's CPU backend, commit d99724f2), from PEERS.md -----------------------------
+# The fallback when a run has no ggml results of its own (bench/peers/ggml.cpp): figures measured on
+# an AMD EPYC Zen 4 on 2026-11-25, compared only as ratios of ratios against the ceilings.
 # Ceilings of the run that measured ggml, (1 thread, 2 threads).
 GGML_SGEMM_GFLOPS = (84.2, 161.3)
 GGML_MEMCPY_GBS = (26.2, 44.0)
@@ -90,30 +96,44 @@ def parse_name(name):
 
 
 def load(paths):
-    """Returns (context of the first file, {key: row}) with repetitions folded: the best run for a
-    ceiling, the median for everything else."""
+    """Returns (context of our first file, {key: row}, {key: ggml's row}) with repetitions folded:
+    the best run for a ceiling, the median for everything else. ggml's rows are those of the files
+    whose context names samba_bench_peer ggml (bench/peers/ggml.cpp)."""
     runs, context, order = {}, None, []
+    peer_runs, peer_order = {}, []
+    threads_of_run = first_path = None
     for path in paths:
         text = Path(path).read_text()
         if not text.strip():  # a program whose benchmarks the filter left out writes nothing
             continue
         data = json.loads(text)
         ctx = data.get("context", {})
-        if context is None:
-            context = ctx
-        elif ctx.get("samba_bench_threads") != context.get("samba_bench_threads"):
+        peer = ctx.get("samba_bench_peer")
+        if peer not in (None, "ggml"):
+            sys.exit(f"report.py: {path} comes from an unknown peer '{peer}'")
+        if threads_of_run is None:
+            threads_of_run, first_path = ctx.get("samba_bench_threads"), path
+        elif ctx.get("samba_bench_threads") != threads_of_run:
             sys.exit(f"report.py: {path} ran on {ctx.get('samba_bench_threads')} threads, "
-                     f"{paths[0]} on {context.get('samba_bench_threads')}: one run at a time")
+                     f"{first_path} on {threads_of_run}: one run at a time")
+        if context is None and peer is None:
+            context = ctx
+        into, into_order = (peer_runs, peer_order) if peer else (runs, order)
         for b in data.get("benchmarks", []):
             if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
                 continue
             row = parse_name(b["run_name"])
             key = tuple(row.get(k) for k in KEY_FIELDS)
-            if key not in runs:
-                runs[key] = []
-                order.append(key)
-            runs[key].append({**row, "tok_s": b.get("tok/s", 0.0), "gflop_s": b.get("GFLOP/s", 0.0),
+            if key not in into:
+                into[key] = []
+                into_order.append(key)
+            into[key].append({**row, "tok_s": b.get("tok/s", 0.0), "gflop_s": b.get("GFLOP/s", 0.0),
                               "gb_s": b.get("GB/s", 0.0), "state_mib": b.get("state_MiB")})
+    return context or {}, fold(runs, order), fold(peer_runs, peer_order)
+
+
+def fold(runs, order):
+    """One row per key: the best repetition of a ceiling, the median of anything else."""
     rows = {}
     for key in order:
         rs = runs[key]
@@ -124,11 +144,12 @@ def load(paths):
             for f in ("tok_s", "gflop_s", "gb_s"):
                 med[f] = statistics.median(r[f] for r in rs)
             rows[key] = med
-    return context or {}, rows
+    return rows
 
 
 def ggml_ratio(r, sgemm, memcpy, threads):
-    """(ours / our ceiling) / (ggml / ggml's ceiling) on tok/s, or None where ggml has no figure."""
+    """The fallback without ggml results in the run: (ours / our ceiling) / (ggml / ggml's ceiling)
+    on tok/s from PEERS.md's figures, or None where ggml has no figure."""
     if threads not in (1, 2) or r["batch"] != 1:
         return None
     peer = GGML.get((r["workload"], r["dims"], r["dtype"]))
@@ -178,21 +199,30 @@ def machine_name(cpu):
     return f"{name}{zen} (family {family} model {model}, {widest})"
 
 
-def table(rows, sgemm, memcpy, threads):
+def table(rows, ggml_rows, sgemm, memcpy, threads):
+    """With ggml's rows of this run: its tok/s and samba ÷ ggml for the same name; without them,
+    the ratio of ratios against PEERS.md's figures."""
     head = ["workload", "dims", "weights", "mode", "T", "ctx", "batch", "tok/s", "GFLOP/s", "GB/s",
-            "% sgemm", "% memcpy", "vs ggml"]
+            "% sgemm", "% memcpy"]
+    head += ["ggml tok/s", "samba ÷ ggml"] if ggml_rows else ["vs ggml (PEERS.md)"]
     order = {w: i for i, w in enumerate(WORKLOAD_ORDER)}
     body = []
-    for r in sorted((r for r in rows.values()
-                     if r["mode"] != "ceiling" and not r["workload"].startswith("paper_")),
-                    key=lambda r: (r["dims"] != "421M", order.get(r["workload"], 99))):
-        ratio = ggml_ratio(r, sgemm, memcpy, threads)
-        body.append([r["workload"], r["dims"], r["dtype"], r["mode"], str(r["T"]),
-                     str(r["ctx"]) if r["mode"] == "decode" and r["ctx"] else "",
-                     str(r["batch"]), fmt(r["tok_s"]), fmt(r["gflop_s"]), fmt(r["gb_s"]),
-                     fmt(100 * r["gflop_s"] / sgemm, 2) if sgemm else "–",
-                     fmt(100 * r["gb_s"] / memcpy, 2) if memcpy else "–",
-                     f"{ratio:.2f}×" if ratio is not None else ""])
+    for key, r in sorted(((k, r) for k, r in rows.items()
+                          if r["mode"] != "ceiling" and not r["workload"].startswith("paper_")),
+                         key=lambda kr: (kr[1]["dims"] != "421M", order.get(kr[1]["workload"], 99))):
+        line = [r["workload"], r["dims"], r["dtype"], r["mode"], str(r["T"]),
+                str(r["ctx"]) if r["mode"] == "decode" and r["ctx"] else "",
+                str(r["batch"]), fmt(r["tok_s"]), fmt(r["gflop_s"]), fmt(r["gb_s"]),
+                fmt(100 * r["gflop_s"] / sgemm, 2) if sgemm else "–",
+                fmt(100 * r["gb_s"] / memcpy, 2) if memcpy else "–"]
+        if ggml_rows:
+            g = ggml_rows.get(key)
+            line += [fmt(g["tok_s"]) if g else "",
+                     f"{r['tok_s'] / g['tok_s']:.2f}×" if g and g["tok_s"] else ""]
+        else:
+            ratio = ggml_ratio(r, sgemm, memcpy, threads)
+            line.append(f"{ratio:.2f}×" if ratio is not None else "")
+        body.append(line)
     return head, body
 
 
@@ -216,11 +246,18 @@ def markdown(head, body, numeric_from=4):
     return "\n".join(lines) + "\n"
 
 
-def notes(context):
+def notes(context, measured):
     """Caveats of the ggml comparison that the table cannot show."""
     cpu = context.get("cpu", "")
     out = ["selective_scan: ggml's figure includes softplus(dt) (fused); ours does not (MambaLayer "
            "applies it before the scan)."]
+    if measured:
+        out += ["ggml runs llama.cpp's graphs (bench/peers/ggml.cpp): attention with "
+                "ggml_flash_attn_ext over an f16 KV cache and a dense mask; bf16 weights round "
+                "the activations to bf16; each graph built once and only computed in the loop.",
+                "samba ÷ ggml: tok/s over tok/s of the same benchmark name in this run; "
+                "> 1: samba is faster."]
+        return out
     if "avx512_bf16" not in cpu:
         out.append("bf16 rows: ggml's bf16 figures come from AVX512-BF16 dot products, which this "
                    "CPU lacks; no bf16 GEMM path here can reach them.")
@@ -342,7 +379,7 @@ def log_axes(ax, xs, xlabel, ylabel, title):
         ax.legend(fontsize=7)
 
 
-def plot_all(rows, outdir, sgemm, threads, machine):
+def plot_all(rows, ggml_rows, outdir, sgemm, threads, machine):
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -354,6 +391,8 @@ def plot_all(rows, outdir, sgemm, threads, machine):
     outdir.mkdir(parents=True, exist_ok=True)
     rs = [r for r in rows.values() if r["mode"] != "ceiling"]
     caption = f"{machine}, {threads} thread{'s' if threads != 1 else ''}"
+    ggml_marks = ("× = ggml, measured in this run" if ggml_rows else
+                  "× = ggml's figure (PEERS.md) scaled to this run's sgemm ceiling")
     written = []
     p = plot_paper(rows, outdir, caption, plt)
     if p:
@@ -364,7 +403,12 @@ def plot_all(rows, outdir, sgemm, threads, machine):
         return sorted((r[x], r["tok_s"]) for r in rs if all(r[k] == v for k, v in want.items()))
 
     def ggml_scaled(workload, dims, dtype):
-        """ggml's prefill tok/s × (our sgemm / ggml's sgemm), same thread count."""
+        """ggml's prefill tok/s: measured in this run, or else PEERS.md's × (our sgemm / ggml's
+        sgemm), same thread count."""
+        if ggml_rows:
+            return sorted((g["T"], g["tok_s"]) for g in ggml_rows.values()
+                          if (g["workload"], g["dims"], g["dtype"], g["mode"]) ==
+                          (workload, dims, dtype, "prefill"))
         peer = GGML.get((workload, dims, dtype))
         if not peer or threads not in (1, 2) or not sgemm:
             return []
@@ -391,7 +435,7 @@ def plot_all(rows, outdir, sgemm, threads, machine):
                     g = ggml_scaled(w, dims, dtype)
                     if g:
                         ax.plot(*zip(*g), "x", ms=9, mew=2, color=ax.lines[-1].get_color(),
-                                label=f"ggml {label} (scaled)")
+                                label=f"ggml {label}{'' if ggml_rows else ' (scaled)'}")
                         xs += [p[0] for p in g]
         return xs
 
@@ -415,8 +459,7 @@ def plot_all(rows, outdir, sgemm, threads, machine):
         for ax in list(axes.flat)[len(layers):]:
             ax.axis("off")
         fig.suptitle("Layer throughput vs prompt length T (one call from a fresh state; T = 1: one "
-                     "decode step, state filled)\n× = ggml's figure scaled to this run's sgemm "
-                     f"ceiling — {caption}", fontsize=10)
+                     f"decode step, state filled)\n{ggml_marks} — {caption}", fontsize=10)
         save(fig, "layers_tok_s.png")
 
     # 2. decode tok/s vs context: sliding window against full attention, layers and block pairs.
@@ -449,7 +492,7 @@ def plot_all(rows, outdir, sgemm, threads, machine):
         xs = prefill_curves(ax, ["samba_pair", "llama_pair"], True)
         log_axes(ax, xs, "prompt length T (one call from a fresh state)", "prefill tok/s",
                  "Prefill: Samba [Mamba, MLP, SWA, MLP] vs Llama [attention, MLP] × 2\n"
-                 f"× = ggml's Samba pair scaled to this run's sgemm ceiling\n{caption}")
+                 f"{ggml_marks}\n{caption}")
         save(fig, "blocks_prefill.png")
     return written
 
@@ -462,7 +505,7 @@ def main():
     ap.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
     args = ap.parse_args()
 
-    context, rows = load(args.json)
+    context, rows, ggml_rows = load(args.json)
     threads = int(context.get("samba_bench_threads", "1"))
     ceil = {r["workload"]: r for r in rows.values() if r["mode"] == "ceiling"}
     sgemm = ceil.get("sgemm_ceiling", {}).get("gflop_s")
@@ -473,15 +516,22 @@ def main():
     print(f"malloc: {context.get('malloc', '?')}")
     print(f"ceilings of this run: Eigen sgemm 2048³ f32 {fmt(sgemm)} GFLOP/s, "
           f"memcpy 1 GiB {fmt(memcpy)} GB/s (read + write)")
-    if threads in (1, 2):
-        print(f"ggml's run (PEERS.md), {threads} thread(s): sgemm {GGML_SGEMM_GFLOPS[threads - 1]} "
-              f"GFLOP/s, memcpy {GGML_MEMCPY_GBS[threads - 1]} GB/s")
-    print("vs ggml = (our tok/s / our ceiling) / (ggml tok/s / ggml's ceiling), sgemm ceiling for "
-          "prefill, memcpy for decode; > 1: faster than ggml\n")
-    head, body = table(rows, sgemm, memcpy, threads)
+    if ggml_rows:
+        print(f"ggml: measured in this run (bench/peers/ggml.cpp), {len(ggml_rows)} benchmarks; "
+              "samba ÷ ggml = our tok/s / ggml's tok/s, same name; > 1: faster than ggml\n")
+    else:
+        print("ggml: no results in this run (scripts/run-bench.sh --ggml DIR measures them); the "
+              "fallback column compares with PEERS.md's figures from another machine")
+        if threads in (1, 2):
+            print(f"ggml's run (PEERS.md), {threads} thread(s): sgemm "
+                  f"{GGML_SGEMM_GFLOPS[threads - 1]} GFLOP/s, memcpy "
+                  f"{GGML_MEMCPY_GBS[threads - 1]} GB/s")
+        print("vs ggml (PEERS.md) = (our tok/s / our ceiling) / (ggml tok/s / ggml's ceiling), "
+              "sgemm ceiling for prefill, memcpy for decode; > 1: faster than ggml\n")
+    head, body = table(rows, ggml_rows, sgemm, memcpy, threads)
     print_table(head, body)
     print()
-    for n in notes(context):
+    for n in notes(context, bool(ggml_rows)):
         print(f"note: {n}")
     md = markdown(head, body)
     cmp = paper(rows, context)
@@ -494,7 +544,7 @@ def main():
         args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(md)
     if args.plots:
-        for p in plot_all(rows, args.plots, sgemm, threads, machine):
+        for p in plot_all(rows, ggml_rows, args.plots, sgemm, threads, machine):
             print(f"wrote {p}")
 
 

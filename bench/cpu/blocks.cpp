@@ -11,10 +11,8 @@ namespace {
 template <StorageType W>
 void add_pairs(const Dims& dims) {
   const ModelDims m = dims.model;  // n_blocks 4
-  using Samba = presets::Samba<cpu, W>;
-  using Llama = presets::Llama<cpu, W>;
-  const Lazy<Samba> samba([m] { return Samba::random(make_config<Samba>(m), 21); });
-  const Lazy<Llama> llama([m] { return Llama::random(make_config<Llama>(m), 22); });
+  const Lazy<presets::Samba<cpu, W>> samba([m] { return make_samba_pair<W>(m); });
+  const Lazy<presets::Llama<cpu, W>> llama([m] { return make_llama_pair<W>(m); });
   // Samba's step should cost the same at every context past W; Llama's grows with it.
   add_layer("samba_pair", dims, dtype_name<W>(), samba, decode_contexts());
   add_layer("llama_pair", dims, dtype_name<W>(), llama, decode_contexts());

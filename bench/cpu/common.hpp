@@ -1,5 +1,6 @@
-// Shared pieces of the CPU benchmark programs (bench/cpu/*.cpp): the paper's model dimensions, how
-// work is counted, inputs and primed states, the two benchmark bodies (prefill, decode), the naming
+// Shared pieces of the CPU benchmark programs (bench/cpu/*.cpp, and the ggml peer
+// bench/peers/ggml.cpp): the paper's model dimensions, how work is counted, the layers measured,
+// inputs and primed states, the sizes and the two benchmark bodies (prefill, decode), the naming
 // scheme and main(). docs/benchmarks.md explains every number; bench/report.py reads the JSON.
 //
 // Names: <workload>/<dims>/<dtype>/<mode>/T:<n>/ctx:<n>/batch:<n>, e.g.
@@ -237,6 +238,59 @@ Work layer_work(const L& layer, index_t context, index_t T, index_t batch) {
               2 * f32_bytes * b * static_cast<double>(T * layer.d_model())};
 }
 
+// The Mamba layer's two scalar kernels alone (bench/cpu/layers.cpp; bench/peers/ggml.cpp runs the
+// same jobs on ggml), `batch` sequences of T tokens each.
+// The scan reads u', Δ, z, B, C, A, D and h; writes the output (and h).
+inline Work scan_work(const MambaConfig& c, index_t T, index_t batch) {
+  const double t = static_cast<double>(T), b = static_cast<double>(batch);
+  const double di = static_cast<double>(c.d_inner()), n = static_cast<double>(c.d_state);
+  return {b * t, b * scan_flops(c, T),
+          f32_bytes * (di * n + di + b * (di * n + t * (4 * di + 2 * n)))};
+}
+// The conv reads the conv weights, bias, history and u; writes the output.
+inline Work conv_work(const MambaConfig& c, index_t T, index_t batch) {
+  const double t = static_cast<double>(T), b = static_cast<double>(batch);
+  const double di = static_cast<double>(c.d_inner()), K = static_cast<double>(c.d_conv);
+  return {b * t, b * conv_flops(c, T),
+          f32_bytes * (di * (K + 1) + b * (di * (K - 1) + 2 * t * di))};
+}
+
+// --- the layers and stacks measured ----------------------------------------------------------
+
+// Random weights of fixed seeds: bench/cpu/layers.cpp and blocks.cpp run these, and
+// bench/peers/ggml.cpp copies the same weights into ggml.
+inline RMSNorm<cpu> make_rmsnorm(const ModelDims& m) {
+  Random rng(10);
+  const RMSNormConfig c{m.d_model};
+  return RMSNorm<cpu>(c, RMSNormWeights::random(c, rng));
+}
+template <StorageType W>
+SwiGLU<cpu, W> make_swiglu(const ModelDims& m) {
+  Random rng(11);
+  return SwiGLU<cpu, W>::random(layer_config(m, std::type_identity<SwiGLUConfig>{}), rng);
+}
+template <StorageType W>
+MambaLayer<cpu, W> make_mamba(const ModelDims& m) {
+  Random rng(12);
+  return MambaLayer<cpu, W>::random(layer_config(m, std::type_identity<MambaConfig>{}), rng);
+}
+template <StorageType W, AttentionKind K>
+Attention<cpu, W, K> make_attention(const ModelDims& m) {
+  Random rng(K == AttentionKind::sliding_window ? 13 : 14);
+  return Attention<cpu, W, K>::random(layer_config(m, std::type_identity<AttentionConfig>{}), rng);
+}
+// One block pair of each preset (m.n_blocks = 4).
+template <StorageType W>
+presets::Samba<cpu, W> make_samba_pair(const ModelDims& m) {
+  using Samba = presets::Samba<cpu, W>;
+  return Samba::random(make_config<Samba>(m), 21);
+}
+template <StorageType W>
+presets::Llama<cpu, W> make_llama_pair(const ModelDims& m) {
+  using Llama = presets::Llama<cpu, W>;
+  return Llama::random(make_config<Llama>(m), 22);
+}
+
 // --- inputs and states -------------------------------------------------------------------------
 
 inline HostBuffer<float> random_buffer(index_t n, float lo, float hi, std::uint64_t seed) {
@@ -387,17 +441,36 @@ benchmark::internal::Benchmark* add(const std::string& name, F&& body) {
       ->Unit(benchmark::kMillisecond);
 }
 
-// Prefill at every prompt length, then decode at batch 1 and 8.
+// The sizes a layer is measured at: prefill at every prompt length, then decode at each of
+// `contexts` (batch 1 and 8 at the first; see decode_batches).
+struct Size {
+  bool decode = false;
+  index_t T = 0, context = 0, batch = 1;
+};
+inline std::vector<Size> layer_sizes(const std::vector<index_t>& contexts) {
+  std::vector<Size> sizes;
+  for (index_t T : prefill_lengths()) sizes.push_back({false, T, 0, 1});
+  for (index_t ctx : contexts)
+    for (index_t batch : decode_batches(ctx == contexts.front()))
+      sizes.push_back({true, 1, ctx, batch});
+  return sizes;
+}
+inline std::string bench_name(std::string_view workload, const Dims& dims, std::string_view dtype,
+                              const Size& s) {
+  return bench_name(workload, dims, dtype, s.decode ? "decode" : "prefill", s.T, s.context,
+                    s.batch);
+}
+
 template <class L>
 void add_layer(std::string_view workload, const Dims& dims, std::string_view dtype, Lazy<L> layer,
                std::vector<index_t> contexts) {
-  for (index_t T : prefill_lengths())
-    add(bench_name(workload, dims, dtype, "prefill", T, 0, 1),
-        [=](benchmark::State& st) { run_prefill(st, *layer, T); });
-  for (index_t ctx : contexts)
-    for (index_t batch : decode_batches(ctx == contexts.front()))
-      add(bench_name(workload, dims, dtype, "decode", 1, ctx, batch),
-          [=](benchmark::State& st) { run_decode(st, *layer, ctx, batch); });
+  for (const Size& s : layer_sizes(contexts))
+    add(bench_name(workload, dims, dtype, s), [=](benchmark::State& st) {
+      if (s.decode)
+        run_decode(st, *layer, s.context, s.batch);
+      else
+        run_prefill(st, *layer, s.T);
+    });
 }
 
 // --- main --------------------------------------------------------------------------------------
@@ -446,11 +519,12 @@ inline std::string pin_malloc() {
 #endif
 }
 
-inline int run_main(int argc, char** argv, void (*register_benchmarks)()) {
+// Our flags out of argv, before Google Benchmark sees it, into options(); sets Eigen's and OpenMP's
+// thread count. False (with a message) on a bad value.
+inline bool parse_options(int& argc, char** argv) {
   Options& o = options();
   if (const char* e = std::getenv("SAMBA_BENCH_FULL")) o.full = std::string_view(e) == "1";
   if (const char* e = std::getenv("SAMBA_BENCH_THREADS")) o.threads = std::atoi(e);
-  // Our flags out of argv before Google Benchmark sees it.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -467,11 +541,17 @@ inline int run_main(int argc, char** argv, void (*register_benchmarks)()) {
   argc = kept;
   if (o.threads < 1) {
     std::fprintf(stderr, "samba bench: the thread count must be >= 1\n");
-    return 1;
+    return false;
   }
   omp_set_num_threads(o.threads);
   Eigen::setNbThreads(o.threads);
+  return true;
+}
 
+// Records the run's context in the JSON, registers the benchmarks and runs them (after
+// parse_options).
+inline int run_benchmarks(int argc, char** argv, const std::function<void()>& register_benchmarks) {
+  const Options& o = options();
   benchmark::AddCustomContext("samba_bench_set", o.full ? "full" : "default");
   benchmark::AddCustomContext("samba_bench_threads", std::to_string(o.threads));
   benchmark::AddCustomContext("eigen_threads", std::to_string(Eigen::nbThreads()));
@@ -492,6 +572,11 @@ inline int run_main(int argc, char** argv, void (*register_benchmarks)()) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
+}
+
+inline int run_main(int argc, char** argv, void (*register_benchmarks)()) {
+  if (!parse_options(argc, argv)) return 1;
+  return run_benchmarks(argc, argv, register_benchmarks);
 }
 
 }  // namespace samba_bench

@@ -47,50 +47,25 @@ struct MambaParts {
     for (auto& s : states) Kernel::causal_conv_silu(layer, s, u(), out.view<2>({T, di}));
   }
 
-  // Reads u', Δ, z, B, C, A, D and h; writes the output (and h).
-  Work scan_work() const {
-    const double t = static_cast<double>(T), b = static_cast<double>(batch),
-                 dn = static_cast<double>(di * n);
-    return {b * t, b * scan_flops(layer.config(), T),
-            f32_bytes * (dn + static_cast<double>(di) +
-                         b * (dn + t * static_cast<double>(4 * di + 2 * n)))};
-  }
-  // Reads the conv weights, bias, history and u; writes the output.
-  Work conv_work() const {
-    const double t = static_cast<double>(T), b = static_cast<double>(batch),
-                 K = static_cast<double>(layer.config().d_conv);
-    const double d = static_cast<double>(di);
-    return {b * t, b * conv_flops(layer.config(), T),
-            f32_bytes * (d * (K + 1) + b * (d * (K - 1) + 2 * t * d))};
-  }
+  Work scan_work() const { return samba_bench::scan_work(layer.config(), T, batch); }
+  Work conv_work() const { return samba_bench::conv_work(layer.config(), T, batch); }
 };
 
 template <StorageType W>
 void add_mamba_parts(const Dims& dims, Lazy<MambaLayer<cpu, W>> layer) {
   using Parts = MambaParts<W>;
+  // Prefill from a fresh state; decode with every state primed to default_context.
   auto add_part = [&](std::string_view workload, bool is_scan) {
-    for (index_t T : prefill_lengths())
-      add(bench_name(workload, dims, dtype_name<W>(), "prefill", T, 0, 1),
-          [=](benchmark::State& st) {
-            Parts p(*layer, T, 1, false);
-            for (auto _ : st) {
-              is_scan ? p.scan() : p.conv();
-              benchmark::DoNotOptimize(p.out.data());
-              benchmark::ClobberMemory();
-            }
-            set_counters(st, is_scan ? p.scan_work() : p.conv_work());
-          });
-    for (index_t batch : {1, 8})
-      add(bench_name(workload, dims, dtype_name<W>(), "decode", 1, default_context, batch),
-          [=](benchmark::State& st) {
-            Parts p(*layer, 1, batch, true);
-            for (auto _ : st) {
-              is_scan ? p.scan() : p.conv();
-              benchmark::DoNotOptimize(p.out.data());
-              benchmark::ClobberMemory();
-            }
-            set_counters(st, is_scan ? p.scan_work() : p.conv_work());
-          });
+    for (const Size& s : layer_sizes({default_context}))
+      add(bench_name(workload, dims, dtype_name<W>(), s), [=](benchmark::State& st) {
+        Parts p(*layer, s.T, s.batch, s.decode);
+        for (auto _ : st) {
+          is_scan ? p.scan() : p.conv();
+          benchmark::DoNotOptimize(p.out.data());
+          benchmark::ClobberMemory();
+        }
+        set_counters(st, is_scan ? p.scan_work() : p.conv_work());
+      });
   };
   add_part("selective_scan", true);
   add_part("causal_conv", false);
@@ -100,24 +75,12 @@ template <StorageType W>
 void add_layers_of_dtype(const Dims& dims) {
   const ModelDims m = dims.model;
   const auto dtype = dtype_name<W>();
-  const Lazy<SwiGLU<cpu, W>> mlp([m] {
-    Random rng(11);
-    return SwiGLU<cpu, W>::random(layer_config(m, std::type_identity<SwiGLUConfig>{}), rng);
-  });
-  const Lazy<MambaLayer<cpu, W>> mamba([m] {
-    Random rng(12);
-    return MambaLayer<cpu, W>::random(layer_config(m, std::type_identity<MambaConfig>{}), rng);
-  });
-  const Lazy<SlidingWindowAttention<cpu, W>> swa([m] {
-    Random rng(13);
-    return SlidingWindowAttention<cpu, W>::random(
-        layer_config(m, std::type_identity<AttentionConfig>{}), rng);
-  });
-  const Lazy<CausalAttention<cpu, W>> attention([m] {
-    Random rng(14);
-    return CausalAttention<cpu, W>::random(layer_config(m, std::type_identity<AttentionConfig>{}),
-                                           rng);
-  });
+  const Lazy<SwiGLU<cpu, W>> mlp([m] { return make_swiglu<W>(m); });
+  const Lazy<MambaLayer<cpu, W>> mamba([m] { return make_mamba<W>(m); });
+  const Lazy<SlidingWindowAttention<cpu, W>> swa(
+      [m] { return make_attention<W, AttentionKind::sliding_window>(m); });
+  const Lazy<CausalAttention<cpu, W>> attention(
+      [m] { return make_attention<W, AttentionKind::causal>(m); });
 
   add_layer("swiglu", dims, dtype, mlp, {0});
   add_layer("mamba", dims, dtype, mamba, {default_context});
@@ -129,11 +92,7 @@ void add_layers_of_dtype(const Dims& dims) {
 
 void register_benchmarks() {
   for (const Dims& dims : dims_set()) {
-    const Lazy<RMSNorm<cpu>> norm([d = dims.model.d_model] {
-      Random rng(10);
-      const RMSNormConfig c{d};
-      return RMSNorm<cpu>(c, RMSNormWeights::random(c, rng));
-    });
+    const Lazy<RMSNorm<cpu>> norm([m = dims.model] { return make_rmsnorm(m); });
     add_layer("rmsnorm", dims, "f32", norm, {0});
     add_layers_of_dtype<float>(dims);
     add_layers_of_dtype<bf16>(dims);
