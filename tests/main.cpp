@@ -15,8 +15,10 @@ int main(int argc, char* argv[]) {
   using namespace samba::cpu_detail;
   if (const char* env = std::getenv("SAMBA_CPU_ISA")) {
     const std::string_view want(env);
-    if (want != isa_name(Isa::portable) && want != isa_name(Isa::avx2)) {
-      std::printf("SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2)\n", env);
+    if (want != isa_name(Isa::portable) && want != isa_name(Isa::avx2) &&
+        want != isa_name(Isa::avx512)) {
+      std::printf("SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2, avx512)\n",
+                  env);
       return 2;
     }
     if (want != isa_name(active_isa())) {

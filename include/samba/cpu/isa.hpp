@@ -10,8 +10,8 @@
 // time), not which hand-written kernel runs.
 //
 // active_isa() is the best ISA of this CPU, capped by the environment variable SAMBA_CPU_ISA
-// (`portable`, `avx2`): a way to run or measure the narrower paths on a machine that has more
-// (the tests run the layers again under SAMBA_CPU_ISA=portable). It is read once per process.
+// (`portable`, `avx2`, `avx512`): a way to run or measure the narrower paths on a machine that has
+// more (the tests run the layers again under SAMBA_CPU_ISA=portable). It is read once per process.
 #pragma once
 
 #include <cstdlib>
@@ -31,14 +31,19 @@
 
 // Functions defined between SAMBA_TARGET_AVX2_BEGIN and SAMBA_TARGET_END (templates and lambdas
 // included) are compiled for AVX2 + FMA + F16C whatever the program's flags; they may only run
-// where active_isa() >= Isa::avx2.
+// where active_isa() >= Isa::avx2. SAMBA_TARGET_AVX512_BEGIN: the same for AVX-512 (F, BW, DQ,
+// VL: Skylake-SP, Zen 4 and later) on top of those.
 #if SAMBA_CPU_X86 && defined(__clang__)
 // clang-format off
 #define SAMBA_TARGET_AVX2_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c\"))), apply_to = function)")
+#define SAMBA_TARGET_AVX512_BEGIN _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c\"))), apply_to = function)")
 // clang-format on
 #define SAMBA_TARGET_END _Pragma("clang attribute pop")
 #elif SAMBA_CPU_X86 && defined(__GNUC__)
 #define SAMBA_TARGET_AVX2_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c\")")
+// clang-format off
+#define SAMBA_TARGET_AVX512_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c\")")
+// clang-format on
 #define SAMBA_TARGET_END _Pragma("GCC pop_options")
 #endif
 // Where the AVX2 kernels are compiled at all (x86 with GCC or clang).
@@ -51,13 +56,15 @@
 namespace samba::cpu_detail {
 
 // Ordered: a CPU that runs one runs every ISA before it.
-enum class Isa : int { portable = 0, avx2 = 1 };
-inline constexpr Isa widest_isa = SAMBA_CPU_HAS_AVX2_KERNELS ? Isa::avx2 : Isa::portable;
+enum class Isa : int { portable = 0, avx2 = 1, avx512 = 2 };
+inline constexpr Isa widest_isa = SAMBA_CPU_HAS_AVX2_KERNELS ? Isa::avx512 : Isa::portable;
 
 inline constexpr std::string_view isa_name(Isa isa) {
   switch (isa) {
     case Isa::avx2:
       return "avx2";
+    case Isa::avx512:
+      return "avx512";
     case Isa::portable:
       break;
   }
@@ -73,7 +80,12 @@ inline Isa detected_isa() noexcept {
     __builtin_cpu_init();
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
     const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c) return Isa::avx2;
+    if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c))
+      return Isa::portable;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+      return Isa::avx512;
+    return Isa::avx2;
 #endif
     return Isa::portable;
   }();
@@ -89,6 +101,7 @@ inline Isa active_isa() noexcept {
       const std::string_view v(env);
       if (v == "portable") cap = Isa::portable;
       if (v == "avx2") cap = Isa::avx2;
+      if (v == "avx512") cap = Isa::avx512;
     }
     return static_cast<int>(cap) < static_cast<int>(detected_isa()) ? cap : detected_isa();
   }();

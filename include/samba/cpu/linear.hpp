@@ -6,9 +6,8 @@
 //   once, eight rows at a time, widening bf16/f16 in registers and using each widened row for every
 //   row of x while it is in L1; stored bytes, not f32 bytes, are what cross the memory bus, so bf16
 //   weights halve the time.
-// - Many rows (prefill) are bound by arithmetic: Eigen's GEMM. Narrow weights are widened a panel
-//   of rows at a time into an f32 scratch panel of at most `panel_bytes`, large enough that the
-//   GEMM's repacking of x per panel is a few percent of the work.
+// - Many rows (prefill) are bound by arithmetic: cpu/gemm.hpp's blocked GEMM, whose micro-kernel
+//   is chosen at run time and which widens narrow weights while it packs them.
 // Both split their output columns over OpenMP threads (cpu/parallel.hpp) when the program is
 // compiled with OpenMP.
 #pragma once
@@ -18,7 +17,7 @@
 
 #include "samba/core/dtype.hpp"
 #include "samba/core/tensor.hpp"
-#include "samba/cpu/eigen.hpp"
+#include "samba/cpu/gemm.hpp"
 #include "samba/cpu/parallel.hpp"
 #include "samba/cpu/simd.hpp"
 
@@ -248,21 +247,7 @@ void linear(ConstMatrixView<float> x, const Tensor<W>& w, MatrixView<float> y) {
     linear_skinny(x, w.data(), out, in, y);
     return;
   }
-  auto X = as_eigen(x);
-  auto Y = as_eigen(y);
-  if constexpr (std::is_same_v<W, float>) {
-    ConstMatrixMap Wm(w.data(), out, in, Eigen::OuterStride<>(in));
-    Y.noalias() = X * Wm.transpose();
-  } else {
-    constexpr index_t panel_bytes = 4 << 20;
-    const index_t panel = std::min(std::max<index_t>(panel_bytes / (in * 4), 64), out);
-    RowMatrix Wp(panel, in);
-    for (index_t r0 = 0; r0 < out; r0 += panel) {
-      const index_t rows = std::min(panel, out - r0);
-      widen(w.data() + r0 * in, rows * in, Wp.data());
-      Y.middleCols(r0, rows).noalias() = X * Wp.topRows(rows).transpose();
-    }
-  }
+  gemm(x, w.data(), out, in, y);
 }
 
 }  // namespace samba::cpu_detail

@@ -1,0 +1,59 @@
+#include <samba/cpu/gemm.hpp>
+
+#include "support.hpp"
+
+using namespace samba;
+
+// The blocked GEMM with each micro-kernel this CPU runs, against the double-precision reference:
+// shapes that leave partial tiles in both directions and cross the input block (kc), the row block
+// (mc) and the output block (nc), with every weight dtype, and strided rows of x and y.
+TEMPLATE_TEST_CASE("gemm: every micro-kernel matches the reference on ragged shapes", "[cpu][gemm]",
+                   float, bf16, f16) {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
+  const auto [M, out, in] = GENERATE(table<index_t, index_t, index_t>(
+      {{1, 1, 1}, {17, 5, 3}, {40, 33, 70}, {97, 61, 513}, {13, 2051, 9}, {200, 47, 1100}}));
+  INFO(cpu_detail::isa_name(isa) << ": M " << M << ", out " << out << ", in " << in);
+  Random rng(static_cast<std::uint64_t>(M * 7 + out * 5 + in));
+  const auto w = detail::random_matrix<TestType>(out, in, rng);
+  // x: rows of in + 3 floats; y: rows of out + 2, NaN outside the view to show stray writes.
+  auto xs = test::random_activations(M, in + 3, 11);
+  HostBuffer<float> ys(M * (out + 2));
+  std::fill(ys.begin(), ys.end(), std::numeric_limits<float>::quiet_NaN());
+  const ConstMatrixView<float> x(xs.data(), {M, in}, {in + 3, 1});
+  const MatrixView<float> y(ys.data(), {M, out}, {out + 2, 1});
+  cpu_detail::gemm(x, w.data(), out, in, y, isa);
+  const auto want = reference::linear(reference::Matrix::from(x), w);
+  CHECK(test::rel_error(ConstMatrixView<float>(y), want) <= 1e-6);
+  for (index_t m = 0; m < M; ++m) {
+    CHECK(std::isnan(ys[m * (out + 2) + out]));
+    CHECK(std::isnan(ys[m * (out + 2) + out + 1]));
+  }
+}
+
+TEST_CASE("gemm: no inputs give zeros", "[cpu][gemm]") {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
+  HostBuffer<float> x(1), y(20 * 3);
+  std::fill(y.begin(), y.end(), 1.0f);
+  cpu_detail::gemm(ConstMatrixView<float>(x.data(), {20, 0}, {0, 1}),
+                   static_cast<const float*>(x.data()), 3, 0, y.view<2>({20, 3}), isa);
+  for (float v : y) CHECK(v == 0.0f);
+}
+
+// Each output is summed in the same order on any thread count: the same bits.
+TEST_CASE("gemm: one thread and all threads give the same bits", "[cpu][gemm]") {
+  const index_t M = 50, out = 300, in = 700;
+  Random rng(3);
+  const auto w = detail::random_matrix<bf16>(out, in, rng);
+  auto x = test::random_activations(M, in, 5);
+  HostBuffer<float> y1(M * out), yn(M * out);
+  cpu_detail::gemm(x.view<2>({M, in}), w.data(), out, in, yn.view<2>({M, out}));
+#if defined(_OPENMP)
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+#endif
+  cpu_detail::gemm(x.view<2>({M, in}), w.data(), out, in, y1.view<2>({M, out}));
+#if defined(_OPENMP)
+  omp_set_num_threads(threads);
+#endif
+  CHECK(std::memcmp(y1.data(), yn.data(), y1.size() * sizeof(float)) == 0);
+}
