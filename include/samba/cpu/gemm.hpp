@@ -10,7 +10,7 @@
 // broadcasting MR values of x per step. Tiles past the edges are computed on zero padding and only
 // their valid part is written.
 //
-// Micro-kernels: AVX-512 12 × 32 (24 accumulators), AVX2 6 × 16 (12), portable 4 × 8 (plain
+// Micro-kernels: AVX-512 14 × 32 (28 accumulators), AVX2 6 × 16 (12), portable 4 × 8 (plain
 // loops the compiler vectorises with the program's ISA).
 //
 // Each output element is summed in the same order whatever the thread count (inputs in blocks of
