@@ -94,7 +94,7 @@ struct AttentionKernel<cpu, W, Kind> {
   // running maximum m and sum l per row, the partial output rescaled by exp(m_old − m_new) when
   // the maximum grows.
   // - Prefill-sized chunks: one task per (KV head, tile of `query_tile` queries), the products
-  //   through Eigen's GEMM; tasks split over OpenMP threads.
+  //   through cpu/gemm.hpp (gemm_nt, gemm_nn); tasks split over OpenMP threads.
   // - Decode-sized chunks (T · n_heads ≤ small_rows): one task holds every head, so each cached
   //   row of keys and values (all KV heads, contiguous) is read once; the keys are split over the
   //   OpenMP threads instead (flash-decoding) and the partial softmaxes merged.
@@ -171,7 +171,7 @@ struct AttentionKernel<cpu, W, Kind> {
  private:
   static constexpr index_t key_block = 128;
   // Up to this many rows (T · n_heads) a chunk is decode-sized: the products are plain loops that
-  // read each key and value row once for all rows (Eigen's GEMM would spend more on packing than on
+  // read each key and value row once for all rows (a GEMM would spend more on packing than on
   // the product).
   static constexpr index_t small_rows = 32;
 
@@ -240,8 +240,9 @@ struct AttentionKernel<cpu, W, Kind> {
             for (index_t r = 0; r < rows; ++r)
               Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * kvd + head_off[r], hd);
         } else {
-          const cpu_detail::ConstMatrixMap K(kb, nk, hd, Eigen::OuterStride<>(kvd));
-          Sb.noalias() = Q * K.transpose();
+          cpu_detail::gemm_nt(ConstMatrixView<float>(Q.data(), {rows, hd}, {hd, 1}),
+                              ConstMatrixView<float>(kb, {nk, hd}, {kvd, 1}),
+                              MatrixView<float>(S.data(), {rows, nk}, {key_block, 1}));
         }
         online_softmax(a, i0, per_query, b0, Sb, p);
         if (small) {
@@ -253,8 +254,10 @@ struct AttentionKernel<cpu, W, Kind> {
               for (index_t d = 0; d < hd; ++d) o[d] += w * vj[d];
             }
         } else {
-          const cpu_detail::ConstMatrixMap V(vb, nk, hd, Eigen::OuterStride<>(kvd));
-          p.O.noalias() += Sb * V;
+          cpu_detail::gemm_nn(ConstMatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),
+                              ConstMatrixView<float>(vb, {nk, hd}, {kvd, 1}),
+                              MatrixView<float>(p.O.data(), {rows, hd}, {hd, 1}),
+                              /*accumulate=*/true);
         }
       }
     }

@@ -1,6 +1,7 @@
-// y = x · Wᵀ for many rows of x (prefill): a blocked GEMM of our own, so that its vector width is
-// chosen at run time (cpu/isa.hpp) like the other kernels', and narrow weights are widened while
-// they are packed, not in a separate pass.
+// y = x · Wᵀ for many rows of x (prefill), and attention's tile products: a blocked GEMM of our
+// own, so that its vector width is chosen at run time (cpu/isa.hpp) like the other kernels'
+// (Eigen's is fixed when the program is compiled), and narrow weights are widened while they are
+// packed, not in a separate pass.
 //
 // The blocking is the classic one (Goto & van de Geijn, "Anatomy of high-performance matrix
 // multiplication", 2008): for each block of kc inputs and nc outputs, the weights are packed into
@@ -52,15 +53,27 @@ void pack_x(ConstMatrixView<float> x, index_t i0, index_t mc, index_t k0, index_
   }
 }
 
-// Packs outputs [j0, j0 + nc) of W [out, in], inputs [k0, k0 + kc), widened to f32, as micro-panels
-// of NR outputs: bp[q · kc · NR + k · NR + c] = W[j0 + q · NR + c, k0 + k], outputs past the end
-// zero.
+// The second operand B [in, out] of y = x · B, as stored:
+// - WeightRows: a weight matrix W [out, in] (B = Wᵀ; a linear layer's), rows ld apart, any dtype;
+// - InputRows: a row-major f32 matrix [in, out], rows ld apart (attention's V).
+template <StorageType W>
+struct WeightRows {
+  const W* p;
+  index_t ld;
+};
+struct InputRows {
+  const float* p;
+  index_t ld;
+};
+
+// Packs outputs [j0, j0 + nc) of B, inputs [k0, k0 + kc), widened to f32, as micro-panels of NR
+// outputs: bp[q · kc · NR + k · NR + c] = B[k0 + k, j0 + q · NR + c], outputs past the end zero.
 template <index_t NR, StorageType W>
-void pack_w(const W* w, index_t in, index_t j0, index_t nc, index_t k0, index_t kc, float* bp) {
+void pack_b(const WeightRows<W>& b, index_t j0, index_t nc, index_t k0, index_t kc, float* bp) {
   for (index_t q = 0; q * NR < nc; ++q) {
     const index_t cols = std::min(NR, nc - q * NR);
     const W* src[NR] = {};
-    for (index_t c = 0; c < cols; ++c) src[c] = w + (j0 + q * NR + c) * in + k0;
+    for (index_t c = 0; c < cols; ++c) src[c] = b.p + (j0 + q * NR + c) * b.ld + k0;
     float* dst = bp + q * kc * NR;
     if (cols == NR) {  // writes in order, NR streams of reads
       for (index_t k = 0; k < kc; ++k)
@@ -68,6 +81,17 @@ void pack_w(const W* w, index_t in, index_t j0, index_t nc, index_t k0, index_t 
     } else {
       for (index_t k = 0; k < kc; ++k)
         for (index_t c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? to_float(src[c][k]) : 0.0f;
+    }
+  }
+}
+template <index_t NR>
+void pack_b(const InputRows& b, index_t j0, index_t nc, index_t k0, index_t kc, float* bp) {
+  for (index_t q = 0; q * NR < nc; ++q) {
+    const index_t cols = std::min(NR, nc - q * NR);
+    float* dst = bp + q * kc * NR;
+    for (index_t k = 0; k < kc; ++k) {
+      std::memcpy(dst + k * NR, b.p + (k0 + k) * b.ld + j0 + q * NR, cols * sizeof(float));
+      std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.0f);
     }
   }
 }
@@ -134,21 +158,21 @@ struct Avx512Tile {
 SAMBA_TARGET_END
 #endif
 
-// y[:, j0 : j1) for all rows of x, with one micro-kernel: the blocked loops of the top of the file.
-// ap, bp: scratch for one packed block of x (mc_rows × kc_block) and of W (nc_outputs × kc_block).
-template <class Tile, StorageType W>
-void gemm_columns(ConstMatrixView<float> x, const W* w, index_t in, MatrixView<float> y, index_t j0,
-                  index_t j1, float* ap, float* bp) {
+// y[:, j0 : j1) (+)= x · B[:, j0 : j1) for all rows of x, with one micro-kernel: the blocked loops
+// of the top of the file. ap, bp: scratch for one packed block of x and of B.
+template <class Tile, class B>
+void gemm_columns(ConstMatrixView<float> x, const B& b, index_t in, MatrixView<float> y,
+                  bool accumulate, index_t j0, index_t j1, float* ap, float* bp) {
   constexpr index_t MR = Tile::MR, NR = Tile::NR;
   static_assert(mc_rows % MR == 0 && nc_outputs % NR == 0);
-  const index_t M = x.rows();
+  const index_t M = x.rows(), ldy = y.stride(0);
   float tile[MR * NR];
   for (index_t jc = j0; jc < j1; jc += nc_outputs) {
     const index_t nc = std::min(nc_outputs, j1 - jc);
     for (index_t pc = 0; pc < in; pc += kc_block) {
       const index_t kc = std::min(kc_block, in - pc);
-      const bool accumulate = pc > 0;
-      pack_w<NR>(w, in, jc, nc, pc, kc, bp);
+      const bool add = accumulate || pc > 0;
+      pack_b<NR>(b, jc, nc, pc, kc, bp);
       for (index_t ic = 0; ic < M; ic += mc_rows) {
         const index_t mc = std::min(mc_rows, M - ic);
         pack_x<MR>(x, ic, mc, pc, kc, ap);
@@ -157,12 +181,13 @@ void gemm_columns(ConstMatrixView<float> x, const W* w, index_t in, MatrixView<f
           for (index_t ir = 0; ir < mc; ir += MR) {
             const index_t mr = std::min(MR, mc - ir);
             float* yt = y.row(ic + ir) + jc + jr;
-            const index_t ldy = y.stride(0);
             // The tile of y in, through the kernel, and out: only its valid part is y's.
-            if (accumulate)
-              for (index_t r = 0; r < mr; ++r) std::memcpy(tile + r * NR, yt + r * ldy, nr * 4);
-            Tile::run(kc, ap + ir * kc, bp + jr * kc, tile, accumulate);
-            for (index_t r = 0; r < mr; ++r) std::memcpy(yt + r * ldy, tile + r * NR, nr * 4);
+            if (add)
+              for (index_t r = 0; r < mr; ++r)
+                std::memcpy(tile + r * NR, yt + r * ldy, nr * sizeof(float));
+            Tile::run(kc, ap + ir * kc, bp + jr * kc, tile, add);
+            for (index_t r = 0; r < mr; ++r)
+              std::memcpy(yt + r * ldy, tile + r * NR, nr * sizeof(float));
           }
         }
       }
@@ -170,10 +195,11 @@ void gemm_columns(ConstMatrixView<float> x, const W* w, index_t in, MatrixView<f
   }
 }
 
-// y = x · Wᵀ with one micro-kernel, the outputs split over the threads in whole micro-panels.
-template <class Tile, StorageType W>
-void gemm_with(ConstMatrixView<float> x, const W* w, index_t out, index_t in, MatrixView<float> y) {
-  constexpr index_t NR = Tile::NR;
+// y (+)= x · B with one micro-kernel, the outputs split over the threads in whole micro-panels.
+template <class Tile, class B>
+void gemm_with(ConstMatrixView<float> x, const B& b, index_t out, index_t in, MatrixView<float> y,
+               bool accumulate) {
+  constexpr index_t NR = Tile::NR, MR = Tile::MR;
   const index_t panels = (out + NR - 1) / NR;
   const long long work = static_cast<long long>(x.rows()) * out * in;
   const index_t parts = std::max<index_t>(
@@ -183,29 +209,62 @@ void gemm_with(ConstMatrixView<float> x, const W* w, index_t out, index_t in, Ma
     const index_t j0 = std::min(out, panels * part / parts * NR);
     const index_t j1 = std::min(out, panels * (part + 1) / parts * NR);
     if (j0 >= j1) continue;
-    HostBuffer<float> ap(mc_rows * kc_block), bp(nc_outputs * kc_block);
-    gemm_columns<Tile>(x, w, in, y, j0, j1, ap.data(), bp.data());
+    // Scratch for one packed block of each operand, no larger than this problem needs.
+    const index_t kc = std::min(kc_block, in);
+    HostBuffer<float> ap(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kc);
+    HostBuffer<float> bp(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kc);
+    gemm_columns<Tile>(x, b, in, y, accumulate, j0, j1, ap.data(), bp.data());
   }
+}
+
+// Checks the shapes and runs the widest micro-kernel `isa` allows.
+template <class B>
+void gemm_dispatch(ConstMatrixView<float> x, const B& b, index_t out, index_t in,
+                   MatrixView<float> y, bool accumulate, Isa isa) {
+  detail::check(
+      x.cols() == in && y.rows() == x.rows() && y.cols() == out &&
+          (x.rows() == 0 || ((x.stride(1) == 1 || in <= 1) && (y.stride(1) == 1 || out <= 1))),
+      "gemm: x ", x.dyn_shape(), " · B [", in, ", ", out, "] into y ", y.dyn_shape(),
+      " (rows of x and y contiguous)");
+  if (x.rows() == 0 || out == 0) return;
+  if (in == 0) {  // no inputs: every output is the empty sum
+    if (!accumulate)
+      for (index_t m = 0; m < x.rows(); ++m) std::fill_n(y.row(m), out, 0.0f);
+    return;
+  }
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+  if (isa >= Isa::avx512) return gemm_with<Avx512Tile>(x, b, out, in, y, accumulate);
+  if (isa >= Isa::avx2) return gemm_with<Avx2Tile>(x, b, out, in, y, accumulate);
+#endif
+  (void)isa;
+  gemm_with<PortableTile>(x, b, out, in, y, accumulate);
 }
 
 }  // namespace gemm_detail
 
-// y = x · Wᵀ for x [M, in] and W [out, in] stored as f32, bf16 or f16 (rows of x and y
-// contiguous), with the micro-kernel of `isa` (by default, this CPU's widest).
+// y = x · Wᵀ for x [M, in] and W [out, in] stored as f32, bf16 or f16 with contiguous rows (a
+// linear layer), with the micro-kernel of `isa` (by default, this CPU's widest).
 template <StorageType W>
 void gemm(ConstMatrixView<float> x, const W* w, index_t out, index_t in, MatrixView<float> y,
           Isa isa = active_isa()) {
-  using namespace gemm_detail;
-  if (in == 0) {  // no inputs: every output is the empty sum
-    for (index_t m = 0; m < x.rows(); ++m) std::fill_n(y.row(m), out, 0.0f);
-    return;
-  }
-#if SAMBA_CPU_HAS_AVX2_KERNELS
-  if (isa >= Isa::avx512) return gemm_with<Avx512Tile>(x, w, out, in, y);
-  if (isa >= Isa::avx2) return gemm_with<Avx2Tile>(x, w, out, in, y);
-#endif
-  (void)isa;
-  gemm_with<PortableTile>(x, w, out, in, y);
+  gemm_detail::gemm_dispatch(x, gemm_detail::WeightRows<W>{w, in}, out, in, y, false, isa);
+}
+
+// c = a · bᵀ (c += … with accumulate) for f32 views with contiguous rows: attention's scores.
+inline void gemm_nt(ConstMatrixView<float> a, ConstMatrixView<float> b, MatrixView<float> c,
+                    bool accumulate = false, Isa isa = active_isa()) {
+  detail::check(b.cols() <= 1 || b.stride(1) == 1, "gemm_nt: rows of b must be contiguous");
+  gemm_detail::gemm_dispatch(a, gemm_detail::WeightRows<float>{b.data(), b.stride(0)}, b.rows(),
+                             b.cols(), c, accumulate, isa);
+}
+
+// c = a · b (c += … with accumulate) for f32 views with contiguous rows: attention's weighted sum
+// of values.
+inline void gemm_nn(ConstMatrixView<float> a, ConstMatrixView<float> b, MatrixView<float> c,
+                    bool accumulate = false, Isa isa = active_isa()) {
+  detail::check(b.cols() <= 1 || b.stride(1) == 1, "gemm_nn: rows of b must be contiguous");
+  gemm_detail::gemm_dispatch(a, gemm_detail::InputRows{b.data(), b.stride(0)}, b.cols(), b.rows(),
+                             c, accumulate, isa);
 }
 
 }  // namespace samba::cpu_detail

@@ -1,6 +1,6 @@
-// MambaLayer on the CPU: projections through Eigen, the causal conv as a plain loop over the
-// sequence, the selective scan in 8-channel blocks split over the threads (AVX2 where the CPU has
-// it: cpu/isa.hpp; the math is in layers/mamba.hpp).
+// MambaLayer on the CPU: projections through cpu_detail::linear, the causal conv as a plain loop
+// over the sequence, the selective scan in 8-channel blocks split over the threads (AVX2 where the
+// CPU has it: cpu/isa.hpp; the math is in layers/mamba.hpp).
 #pragma once
 
 #include <algorithm>

@@ -2,7 +2,7 @@
 //
 // The library never starts threads of its own. A program built with -fopenmp (CMake:
 // OpenMP::OpenMP_CXX) gets the kernels' loops over output rows, channels and heads split across
-// OpenMP's threads, and Eigen's GEMMs split likewise; the thread count is OpenMP's
+// OpenMP's threads (cpu/gemm.hpp's GEMMs split their outputs); the thread count is OpenMP's
 // (OMP_NUM_THREADS, omp_set_num_threads). Without -fopenmp the pragmas vanish and every kernel
 // runs on the calling thread. Linear layers give the same bits on any thread count (each thread
 // computes whole output elements, in the single-thread order); decode-sized attention splits its
