@@ -57,3 +57,41 @@ TEST_CASE("gemm: one thread and all threads give the same bits", "[cpu][gemm]") 
 #endif
   CHECK(std::memcmp(y1.data(), yn.data(), y1.size() * sizeof(float)) == 0);
 }
+
+// Attention's two products on strided views: c = a · bᵀ and c += a · b, against plain loops.
+TEST_CASE("gemm_nt and gemm_nn match plain loops, and gemm_nn accumulates", "[cpu][gemm]") {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
+  const index_t rows = GENERATE(3, 40), keys = 37, hd = 20, ld = 29;
+  INFO(cpu_detail::isa_name(isa) << ", rows " << rows);
+  auto qs = test::random_activations(rows, hd, 1);
+  auto ks = test::random_activations(keys, ld, 2);  // keys [keys, hd] in rows of ld
+  auto vs = test::random_activations(keys, ld, 3);
+  const ConstMatrixView<float> q(qs.data(), {rows, hd}, {hd, 1});
+  const ConstMatrixView<float> k(ks.data() + 4, {keys, hd}, {ld, 1});
+  const ConstMatrixView<float> v(vs.data() + 5, {keys, hd}, {ld, 1});
+
+  HostBuffer<float> s(rows * keys);
+  cpu_detail::gemm_nt(q, k, s.view<2>({rows, keys}), false, isa);
+  auto o = test::random_activations(rows, hd, 4);
+  const HostBuffer<float> o0 = o;
+  cpu_detail::gemm_nn(ConstMatrixView<float>(s.view<2>({rows, keys})), v, o.view<2>({rows, hd}),
+                      /*accumulate=*/true, isa);
+
+  double err_s = 0, ref_s = 0, err_o = 0, ref_o = 0;
+  for (index_t r = 0; r < rows; ++r) {
+    for (index_t j = 0; j < keys; ++j) {
+      double want = 0;
+      for (index_t d = 0; d < hd; ++d) want += static_cast<double>(q(r, d)) * k(j, d);
+      err_s += (s[r * keys + j] - want) * (s[r * keys + j] - want);
+      ref_s += want * want;
+    }
+    for (index_t d = 0; d < hd; ++d) {
+      double want = o0[r * hd + d];
+      for (index_t j = 0; j < keys; ++j) want += static_cast<double>(s[r * keys + j]) * v(j, d);
+      err_o += (o[r * hd + d] - want) * (o[r * hd + d] - want);
+      ref_o += want * want;
+    }
+  }
+  CHECK(std::sqrt(err_s / ref_s) <= 1e-6);
+  CHECK(std::sqrt(err_o / ref_o) <= 1e-6);
+}

@@ -6,7 +6,7 @@ using namespace samba;
 
 // The vector helpers of the CPU kernels against double-precision loops, at lengths that run their
 // 8- and 16-wide loops and their tails, in every ISA this CPU runs.
-TEST_CASE("simd: dot, exp_shifted and silu_mul match double-precision loops", "[cpu][simd]") {
+TEST_CASE("simd: dot, exp_shifted, axpy and silu_mul match double-precision loops", "[cpu][simd]") {
   const auto isa = GENERATE(from_range(test::cpu_isas()));
   const index_t n = GENERATE(0, 1, 7, 8, 15, 16, 17, 40, 133);
   auto a = test::random_activations(1, std::max<index_t>(n, 1), 3, 2.0f);
@@ -30,6 +30,14 @@ TEST_CASE("simd: dot, exp_shifted and silu_mul match double-precision loops", "[
     CHECK(std::abs(x[i] - e) <= 3e-7 * e);  // fast_exp: ≤ 2 ulp
   }
   CHECK(std::abs(sum - want_sum) <= 1e-6 * want_sum);
+
+  std::vector<float> acc(b.begin(), b.begin() + n);
+  cpu_detail::axpy(0.75f, a.data(), acc.data(), n, isa);
+  for (index_t i = 0; i < n; ++i) {
+    // One or two roundings (FMA or not), relative to the terms: the sum may cancel.
+    const double want_i = 0.75 * static_cast<double>(a[i]) + b[i];
+    CHECK(std::abs(acc[i] - want_i) <= 2.4e-7 * (std::abs(0.75 * a[i]) + std::abs(b[i])));
+  }
 
   std::vector<float> g(a.begin(), a.begin() + n);
   cpu_detail::silu_mul(g.data(), b.data(), n, isa);

@@ -223,6 +223,7 @@ struct AttentionKernel<cpu, W, Kind> {
     std::vector<index_t> head_off(static_cast<std::size_t>(rows));
     for (index_t r = 0; r < rows; ++r) head_off[r] = ((r / group) % ng) * hd;
 
+    const cpu_detail::Isa isa = cpu_detail::active_isa();  // asked once, not per dot product
     // Keys seen by some query of the tile: [window start of the first query, the last query].
     const index_t first = a.p0 + i0, last = a.p0 + i1 - 1;
     const index_t lo_tile = std::max(first - std::min(first, a.window - 1), key_lo);
@@ -238,7 +239,7 @@ struct AttentionKernel<cpu, W, Kind> {
         if (small) {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r)
-              Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * kvd + head_off[r], hd);
+              Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * kvd + head_off[r], hd, isa);
         } else {
           cpu_detail::gemm_nt(ConstMatrixView<float>(Q.data(), {rows, hd}, {hd, 1}),
                               ConstMatrixView<float>(kb, {nk, hd}, {kvd, 1}),
@@ -248,10 +249,7 @@ struct AttentionKernel<cpu, W, Kind> {
         if (small) {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r) {
-              const float w = Sb(r, j);
-              const float* vj = vb + j * kvd + head_off[r];
-              float* o = p.O.row(r).data();
-              for (index_t d = 0; d < hd; ++d) o[d] += w * vj[d];
+              cpu_detail::axpy(Sb(r, j), vb + j * kvd + head_off[r], p.O.row(r).data(), hd, isa);
             }
         } else {
           cpu_detail::gemm_nn(ConstMatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),

@@ -90,6 +90,10 @@ inline void widen(const W* src, index_t n, float* dst) {
   for (index_t i = 0; i < n; ++i) dst[i] = to_float(src[i]);
 }
 
+inline void axpy(float a, const float* x, float* y, index_t n) {
+  for (index_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
 }  // namespace portable
 
 // --- the AVX2 versions: the same math 8 lanes at a time ----------------------------------------
@@ -185,6 +189,14 @@ inline void widen(const W* src, index_t n, float* dst) {
   for (; i < n; ++i) dst[i] = to_float(src[i]);
 }
 
+inline void axpy(float a, const float* x, float* y, index_t n) {
+  index_t i = 0;
+  const __m256 va = _mm256_set1_ps(a);
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
 }  // namespace avx2
 SAMBA_TARGET_END
 #endif
@@ -216,6 +228,11 @@ inline void silu_mul(float* gate, const float* up, index_t n, Isa isa = active_i
 template <StorageType W>
 inline void widen(const W* src, index_t n, float* dst, Isa isa = active_isa()) {
   SAMBA_DETAIL_DISPATCH(isa, widen(src, n, dst));
+}
+
+// y[i] += a · x[i] for i < n.
+inline void axpy(float a, const float* x, float* y, index_t n, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, axpy(a, x, y, n));
 }
 
 #undef SAMBA_DETAIL_DISPATCH
