@@ -20,6 +20,24 @@ TEMPLATE_TEST_CASE("linear: y = x · Wᵀ matches the reference for every row co
   CHECK(test::rel_error(y.view<2>({M, out}), want) <= 1e-6);
 }
 
+// The skinny (decode) kernels of every ISA this CPU runs, at every row count they take (odd counts
+// run the one-row kernels, bf16's on a permuted x) and widths that leave tails of 8, 16 and 32.
+TEMPLATE_TEST_CASE("linear_skinny: every ISA matches the reference", "[cpu][linear]", float, bf16,
+                   f16) {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
+  const index_t M = GENERATE(1, 2, 3, 8, 15, 16);
+  const index_t in = GENERATE(5, 33, 70, 100);
+  const index_t out = 19;
+  INFO(cpu_detail::isa_name(isa) << ": M " << M << ", in " << in);
+  Random rng(static_cast<std::uint64_t>(M * 1000 + in));
+  const auto w = detail::random_matrix<TestType>(out, in, rng);
+  auto x = test::random_activations(M, in, 8);
+  HostBuffer<float> y(M * out);
+  cpu_detail::linear_skinny(x.view<2>({M, in}), w.data(), out, in, y.view<2>({M, out}), isa);
+  const auto want = reference::linear(reference::Matrix::from(x.view<2>({M, in})), w);
+  CHECK(test::rel_error(y.view<2>({M, out}), want) <= 1e-6);
+}
+
 TEST_CASE("linear: strided rows of x and y, and every output written", "[cpu][linear]") {
   const index_t M = GENERATE(1, 5, 20), in = 19, out = 11;
   Random rng(5);

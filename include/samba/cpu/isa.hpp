@@ -1,17 +1,17 @@
 // Which vector instruction set the CPU kernels run, chosen at run time.
 //
-// The hand-written kernels (selective scan, skinny GEMV, exp, dot products, widening of bf16/f16)
-// exist in a portable version and in versions compiled for a wider ISA inside a target region
-// (SAMBA_TARGET_AVX2_BEGIN … SAMBA_TARGET_END: GCC's `#pragma GCC target`, clang's
-// `#pragma clang attribute`). A program compiled with default flags (baseline x86-64) therefore
-// still runs the AVX2 kernels on a CPU that has them: each kernel asks active_isa() once per call
-// and takes the widest version the CPU runs. Compiling with -march=native changes what the
-// compiler does with the portable code and with Eigen (whose vectorisation is fixed at compile
-// time), not which hand-written kernel runs.
+// The hand-written kernels (the GEMM's micro-kernel, the selective scan, the skinny GEMV, exp, dot
+// products, widening of bf16/f16) exist in a portable version and in versions compiled for a wider
+// ISA inside a target region (SAMBA_TARGET_AVX2_BEGIN / SAMBA_TARGET_AVX512_BEGIN …
+// SAMBA_TARGET_END: GCC's `#pragma GCC target`, clang's `#pragma clang attribute`). A program
+// compiled with default flags (baseline x86-64) therefore still runs the vector kernels on a CPU
+// that has them: each kernel asks active_isa() once per call and takes the widest version the CPU
+// runs (a kernel without an AVX-512 version runs its AVX2 one there). Compiling with -march=native
+// changes only what the compiler does with the plain loops around them.
 //
 // active_isa() is the best ISA of this CPU, capped by the environment variable SAMBA_CPU_ISA
 // (`portable`, `avx2`, `avx512`): a way to run or measure the narrower paths on a machine that has
-// more (the tests run the layers again under SAMBA_CPU_ISA=portable). It is read once per process.
+// more (ctest runs the kernel tests once per ISA that way). It is read once per process.
 #pragma once
 
 #include <cstdlib>

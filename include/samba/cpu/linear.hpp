@@ -27,15 +27,17 @@ inline constexpr index_t skinny_rows = 16;
 
 namespace linear_detail {
 
-// x in the order avx2::eight_rows_one_x_bf16 reads it: per 16 values, 0–3, 8–11, 4–7, 12–15.
-inline void permute_for_bf16(const float* x, index_t in, float* xp) {
-  for (index_t i = 0; i + 16 <= in; i += 16)
-    for (index_t j = 0; j < 4; ++j) {
-      xp[i + j] = x[i + j];
-      xp[i + 4 + j] = x[i + 8 + j];
-      xp[i + 8 + j] = x[i + 4 + j];
-      xp[i + 12 + j] = x[i + 12 + j];
-    }
+// x in the order eight_rows_one_x_bf16 reads it with vectors of `lanes` 128-bit lanes (AVX2: 2,
+// AVX-512: 4): per 8 · lanes values, first elements 0–3 of each lane's 8, then elements 4–7 of
+// each. AVX2: 0–3, 8–11, 4–7, 12–15. The last in mod (8 · lanes) values are not permuted.
+inline void permute_for_bf16(const float* x, index_t in, float* xp, index_t lanes) {
+  const index_t group = 8 * lanes;
+  for (index_t i = 0; i + group <= in; i += group)
+    for (index_t lane = 0; lane < lanes; ++lane)
+      for (index_t j = 0; j < 4; ++j) {
+        xp[i + 4 * lane + j] = x[i + 8 * lane + j];
+        xp[i + 4 * lanes + 4 * lane + j] = x[i + 8 * lane + 4 + j];
+      }
 }
 
 #if SAMBA_CPU_HAS_AVX2_KERNELS
@@ -118,8 +120,8 @@ void eight_rows_one_x(ConstMatrixView<float> x, index_t m, const W* w, index_t i
 // bf16 at one row of x is bound by instructions, not bytes, when each 8 weights cost a widening
 // load, a shift and an FMA. Instead, 16 weights are loaded at once and interleaved with zeros
 // (vpunpck{l,h}wd): the low half gives weights 0–3 and 8–11 as f32, the high half 4–7 and 12–15,
-// and x is read in that same order from a permuted copy (see permute_for_bf16), 5 instructions per
-// 16 weights instead of 8.
+// and x is read in that same order from a permuted copy (permute_for_bf16 with 2 lanes), 5
+// instructions per 16 weights instead of 8.
 inline void eight_rows_one_x_bf16(const float* xa, const float* xp, const bf16* w, index_t in,
                                   index_t o0, float* y) {
   const bf16* wr = w + o0 * in;
@@ -145,7 +147,7 @@ inline void eight_rows_one_x_bf16(const float* xa, const float* xp, const bf16* 
 
 // y[m, o0 + k] for k < 8 and every row m of x: eight weight rows against all of x, read from
 // memory once and from L1 for the other rows of x.
-// x_bf16_order: the last row of x permuted by permute_for_bf16 (bf16 weights only).
+// x_bf16_order: the last row of x permuted by permute_for_bf16 with 2 lanes (bf16 weights only).
 template <StorageType W>
 void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, MatrixView<float> y,
                 [[maybe_unused]] const float* x_bf16_order) {
@@ -164,6 +166,112 @@ void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, Ma
 }
 
 }  // namespace avx2
+SAMBA_TARGET_END
+
+// The same loops 16 wide. At one row of x, bf16 takes 32 weights per load (permute_for_bf16 with
+// 4 lanes): 5 instructions per 32 weights; decode-sized bf16 GEMVs are bound by instructions more
+// than by bytes on one core.
+SAMBA_TARGET_AVX512_BEGIN
+namespace avx512 {
+
+inline __m512 load16(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+inline __m512 load16(const bf16* p) {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline __m512 load16(const f16* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// Rows m, m + 1 of x against weight rows o0 … o0 + 3.
+template <StorageType W>
+void four_rows_two_x(ConstMatrixView<float> x, index_t m, const W* w, index_t in, index_t o0,
+                     MatrixView<float> y) {
+  const W* wr[4] = {w + o0 * in, w + (o0 + 1) * in, w + (o0 + 2) * in, w + (o0 + 3) * in};
+  const index_t in16 = in - in % 16;
+  const float *xa = x.row(m), *xb = x.row(m + 1);
+  __m512 a[4], b[4];
+  for (int k = 0; k < 4; ++k) a[k] = b[k] = _mm512_setzero_ps();
+  for (index_t i = 0; i < in16; i += 16) {
+    const __m512 va = _mm512_loadu_ps(xa + i), vb = _mm512_loadu_ps(xb + i);
+    for (int k = 0; k < 4; ++k) {
+      const __m512 v = load16(wr[k] + i);
+      a[k] = _mm512_fmadd_ps(v, va, a[k]);
+      b[k] = _mm512_fmadd_ps(v, vb, b[k]);
+    }
+  }
+  for (int k = 0; k < 4; ++k) {
+    float sa = _mm512_reduce_add_ps(a[k]), sb = _mm512_reduce_add_ps(b[k]);
+    for (index_t i = in16; i < in; ++i) {
+      sa += to_float(wr[k][i]) * xa[i];
+      sb += to_float(wr[k][i]) * xb[i];
+    }
+    y.row(m)[o0 + k] = sa;
+    y.row(m + 1)[o0 + k] = sb;
+  }
+}
+
+// Row m of x against weight rows o0 … o0 + 7.
+template <StorageType W>
+void eight_rows_one_x(const float* xa, const W* w, index_t in, index_t o0, float* y) {
+  const W* wr = w + o0 * in;
+  const index_t in16 = in - in % 16;
+  __m512 acc[8];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (index_t i = 0; i < in16; i += 16) {
+    const __m512 va = _mm512_loadu_ps(xa + i);
+    for (int k = 0; k < 8; ++k) acc[k] = _mm512_fmadd_ps(load16(wr + k * in + i), va, acc[k]);
+  }
+  for (int k = 0; k < 8; ++k) {
+    float s = _mm512_reduce_add_ps(acc[k]);
+    for (index_t i = in16; i < in; ++i) s += to_float(wr[k * in + i]) * xa[i];
+    y[o0 + k] = s;
+  }
+}
+
+inline void eight_rows_one_x_bf16(const float* xa, const float* xp, const bf16* w, index_t in,
+                                  index_t o0, float* y) {
+  const bf16* wr = w + o0 * in;
+  const index_t in32 = in - in % 32;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512 acc[8];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  for (index_t i = 0; i < in32; i += 32) {
+    const __m512 x0 = _mm512_loadu_ps(xp + i), x1 = _mm512_loadu_ps(xp + i + 16);
+    for (int k = 0; k < 8; ++k) {
+      const __m512i v = _mm512_loadu_si512(wr + k * in + i);
+      acc[k] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(zero, v)), x0, acc[k]);
+      acc[k] = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpackhi_epi16(zero, v)), x1, acc[k]);
+    }
+  }
+  for (int k = 0; k < 8; ++k) {
+    float s = _mm512_reduce_add_ps(acc[k]);
+    for (index_t i = in32; i < in; ++i) s += to_float(wr[k * in + i]) * xa[i];
+    y[o0 + k] = s;
+  }
+}
+
+// As avx2::eight_rows; x_bf16_order: permute_for_bf16 with 4 lanes.
+template <StorageType W>
+void eight_rows(ConstMatrixView<float> x, const W* w, index_t in, index_t o0, MatrixView<float> y,
+                [[maybe_unused]] const float* x_bf16_order) {
+  const index_t M = x.rows();
+  index_t m = 0;
+  for (; m + 2 <= M; m += 2) {
+    four_rows_two_x(x, m, w, in, o0, y);
+    four_rows_two_x(x, m, w, in, o0 + 4, y);
+  }
+  if (m < M) {
+    if constexpr (std::is_same_v<W, bf16>)
+      eight_rows_one_x_bf16(x.row(m), x_bf16_order, w, in, o0, y.row(m));
+    else
+      eight_rows_one_x(x.row(m), w, in, o0, y.row(m));
+  }
+}
+
+}  // namespace avx512
 SAMBA_TARGET_END
 #endif
 
@@ -207,23 +315,28 @@ void one_row(ConstMatrixView<float> x, const W* w, index_t in, index_t o, Matrix
 }  // namespace linear_detail
 
 // y = x · Wᵀ for x with few rows (see the top of the file); any row count is correct.
+// `isa`: the kernels' ISA (by default, this CPU's widest).
 template <StorageType W>
 void linear_skinny(ConstMatrixView<float> x, const W* w, index_t out, index_t in,
-                   MatrixView<float> y) {
+                   MatrixView<float> y, Isa isa = active_isa()) {
   const index_t blocks = out / 8;
   const bool parallel = static_cast<long long>(out) * in * x.rows() >= parallel_min_work;
   (void)parallel;
-  const Isa isa = active_isa();
   std::vector<float> x_bf16_order;
   if constexpr (std::is_same_v<W, bf16>) {
-    if (isa >= Isa::avx2 && x.rows() % 2 == 1) {  // the odd row: avx2::eight_rows_one_x_bf16
+    if (isa >= Isa::avx2 && x.rows() % 2 == 1) {  // the odd row: eight_rows_one_x_bf16
       x_bf16_order.resize(static_cast<std::size_t>(in));
-      linear_detail::permute_for_bf16(x.row(x.rows() - 1), in, x_bf16_order.data());
+      linear_detail::permute_for_bf16(x.row(x.rows() - 1), in, x_bf16_order.data(),
+                                      isa >= Isa::avx512 ? 4 : 2);
     }
   }
   SAMBA_PARALLEL_FOR_IF(parallel)
   for (index_t b = 0; b < blocks; ++b) {
 #if SAMBA_CPU_HAS_AVX2_KERNELS
+    if (isa >= Isa::avx512) {
+      linear_detail::avx512::eight_rows(x, w, in, 8 * b, y, x_bf16_order.data());
+      continue;
+    }
     if (isa >= Isa::avx2) {
       linear_detail::avx2::eight_rows(x, w, in, 8 * b, y, x_bf16_order.data());
       continue;
