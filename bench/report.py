@@ -510,12 +510,14 @@ def main():
     ceil = {r["workload"]: r for r in rows.values() if r["mode"] == "ceiling"}
     sgemm = ceil.get("sgemm_ceiling", {}).get("gflop_s")
     memcpy = ceil.get("memcpy_ceiling", {}).get("gb_s")
+    samba_gemm = ceil.get("samba_gemm_ceiling", {}).get("gflop_s")
     machine = machine_name(context.get("cpu", "unknown CPU"))
     print(f"machine: {machine}; {context.get('num_cpus', '?')} CPUs; {threads} thread(s); "
           f"{context.get('samba_bench_set', '?')} set; {context.get('date', '')}")
     print(f"malloc: {context.get('malloc', '?')}")
     print(f"ceilings of this run: Eigen sgemm 2048³ f32 {fmt(sgemm)} GFLOP/s, "
-          f"memcpy 1 GiB {fmt(memcpy)} GB/s (read + write)")
+          f"memcpy 1 GiB {fmt(memcpy)} GB/s (read + write); samba's own GEMM (cpu/gemm.hpp, "
+          f"{context.get('samba_cpu_isa', '?')}) {fmt(samba_gemm)} GFLOP/s at the same size")
     if ggml_rows:
         print(f"ggml: measured in this run (bench/peers/ggml.cpp), {len(ggml_rows)} benchmarks; "
               "samba ÷ ggml = our tok/s / ggml's tok/s, same name; > 1: faster than ggml\n")

@@ -1,6 +1,8 @@
 // This machine's ceilings, measured in the same run as the layers (PEERS.md: compare ratios to the
 // ceiling of the same run, never absolute figures across runs):
 //   sgemm   Eigen's f32 GEMM, 2048³ (C = A·B), GFLOP/s = 2·2048³ / time
+//   samba_gemm  samba's own (cpu/gemm.hpp), the same size (C = A·Bᵀ): not a ceiling, the GEMM the
+//           layers run, reported beside Eigen's
 //   memcpy  1 GiB → 1 GiB, GB/s = 2 GiB (read + write) / time, split over the threads
 // Both on SAMBA_BENCH_THREADS threads, compiled with the same flags as the layer benchmarks.
 #include <cstring>
@@ -18,6 +20,21 @@ void sgemm(benchmark::State& st) {
   Eigen::MatrixXf c(n, n);
   for (auto _ : st) {
     c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  const double f = 2.0 * static_cast<double>(n * n * n);
+  set_counters(st, {0, f, 3.0 * f32_bytes * static_cast<double>(n * n)});
+}
+
+// The same product through samba's own GEMM (cpu/gemm.hpp, C = A · Bᵀ, the micro-kernel of this
+// CPU's widest ISA): what the layers' prefill runs on, against the Eigen figure above.
+void samba_gemm(benchmark::State& st) {
+  const index_t n = 2048;
+  const auto a = random_rows(n, n), b = random_rows(n, n);
+  HostBuffer<float> c(n * n);
+  for (auto _ : st) {
+    cpu_detail::gemm(a.view<2>({n, n}), b.data(), n, n, c.view<2>({n, n}));
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
@@ -58,6 +75,9 @@ void register_benchmarks() {
   // ceilings do not depend on the --benchmark_min_time the layers run with.
   const Dims gemm{"2048", {}}, copy{"1GiB", {}};
   add(bench_name("sgemm_ceiling", gemm, "f32", "ceiling", 0, 0, 1), sgemm)
+      ->MinTime(0.5)
+      ->Repetitions(3);
+  add(bench_name("samba_gemm_ceiling", gemm, "f32", "ceiling", 0, 0, 1), samba_gemm)
       ->MinTime(0.5)
       ->Repetitions(3);
   add(bench_name("memcpy_ceiling", copy, "u8", "ceiling", 0, 0, 1), memcpy_ceiling)
