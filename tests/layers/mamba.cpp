@@ -195,12 +195,13 @@ TEST_CASE("fast_exp is within 2 ulp of std::exp, 0 below FLT_MIN, +inf only abov
 }
 
 // The scan alone, on d_inner not a multiple of the 8-channel block (and one that is), Δ from 1e-6
-// to 50 (exp(Δ·A) underflows to 0), a random initial state and two chunks, against the equations
+// to 50 (exp(Δ·A) underflows to 0), a random initial state and two calls, against the equations
 // of layers/mamba.hpp in double.
 TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[layers][mamba][scan]") {
   const index_t d = GENERATE(1, 7, 8, 9, 23);  // d_inner (expand 1)
-  const index_t n = GENERATE(16, 3, 130);      // 130: the block scratch is on the heap
-  const index_t T = 37, r = 5, xw = r + 2 * n, split = 20;
+  const index_t n = GENERATE(16, 3, 130);
+  // 300: several of the scan's time chunks, and (with OpenMP) channel blocks split over threads.
+  const index_t T = GENERATE(37, 300), r = 5, xw = r + 2 * n, split = 20;
   Random rng(static_cast<std::uint64_t>(d * 17 + n));
   const auto layer = MambaLayer<>::random(small_mamba(d, n, 4, 1, r), rng);
   auto uc = test::random_activations(T, d, 1);
@@ -238,7 +239,7 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
     }
     for (index_t s = 0; s < n; ++s) want_h(ch, s) = h[s];
   }
-  INFO("d_inner " << d << " d_state " << n);
+  INFO("d_inner " << d << " d_state " << n << " T " << T);
   CHECK(test::rel_error(out.view<2>({T, d}), want) <= 2e-5);
   CHECK(test::rel_error(state.ssm.view<2>({d, n}), want_h) <= 2e-5);
 }

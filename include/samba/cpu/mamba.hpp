@@ -20,10 +20,10 @@ namespace samba {
 
 namespace cpu_detail {
 
-// The selective scan's channel block, and the largest d_state whose block scratch it keeps on the
-// stack (8 KiB; larger ones allocate).
+// The selective scan's channel block, and the time steps it runs through every block before the
+// next steps (see MambaKernel<cpu, W>::selective_scan).
 inline constexpr index_t scan_block = 8;
-inline constexpr index_t stack_scan_state = 128;
+inline constexpr index_t scan_time_chunk = 32;
 
 // What one block of the scan reads and writes (MambaKernel<cpu, W>::selective_scan).
 struct ScanArgs {
@@ -197,7 +197,8 @@ struct MambaKernel<cpu, W> {
   // block: the block's h and A are transposed into [d_state][8] scratch that stays in L1, Δ, u', z
   // and the output are read and written 8 contiguous floats at a time, and B_t[s], C_t[s] are
   // broadcast to the 8 channels. exp is cpu_detail::fast_exp (≤ 2 ulp, see cpu/simd.hpp). Blocks
-  // are independent and split over the threads. On a CPU without AVX2 (cpu/isa.hpp), and for the
+  // are independent and split over the threads; each thread runs its blocks through the sequence
+  // scan_time_chunk steps at a time. On a CPU without AVX2 (cpu/isa.hpp), and for the
   // last d_inner mod 8 channels, the same loops run on plain arrays (which the compiler vectorises
   // with the ISA of the program's flags).
   static constexpr index_t scan_block = cpu_detail::scan_block;
@@ -205,35 +206,62 @@ struct MambaKernel<cpu, W> {
   static void selective_scan(const Layer& layer, State& state, const float* uc, const float* delta,
                              const float* bc, index_t bc_stride, ConstMatrixView<float> z,
                              float* out) {
+    using cpu_detail::scan_time_chunk;
     const index_t T = z.rows(), di = layer.config().d_inner(), n = layer.config().d_state;
     const float* A = layer.A().data();
+    const float* D = layer.weights().D.data();
     float* h_all = state.ssm.data();
-    const cpu_detail::ScanArgs args{
-        T, di, n, uc, delta, bc, bc_stride, z, layer.weights().D.data(), out};
     const cpu_detail::Isa isa = cpu_detail::active_isa();
     const index_t blocks = (di + scan_block - 1) / scan_block;
-    SAMBA_PARALLEL_FOR_IF(static_cast<long long>(T) * di * n >= cpu_detail::parallel_min_work)
-    for (index_t b = 0; b < blocks; ++b) {
-      const index_t c0 = b * scan_block, lanes = std::min(scan_block, di - c0);
-      // [n][scan_block] each: h and A of the block's channels, on the stack up to d_state 128.
-      float stack[2 * cpu_detail::stack_scan_state * scan_block];
-      std::vector<float> heap(n > cpu_detail::stack_scan_state ? 2 * n * scan_block : 0);
-      float* hb = n > cpu_detail::stack_scan_state ? heap.data() : stack;
-      float* ab = hb + n * scan_block;
-      for (index_t j = 0; j < lanes; ++j)
-        for (index_t s = 0; s < n; ++s) {
-          hb[s * scan_block + j] = h_all[(c0 + j) * n + s];
-          ab[s * scan_block + j] = A[(c0 + j) * n + s];
-        }
-      if (lanes < scan_block) cpu_detail::portable::scan_block<0>(args, c0, lanes, hb, ab);
+    const index_t parts = std::max<index_t>(
+        1, std::min<index_t>(static_cast<long long>(T) * di * n >= cpu_detail::parallel_min_work
+                                 ? cpu_detail::max_threads()
+                                 : 1,
+                             blocks));
+    SAMBA_PARALLEL_FOR_IF(parts > 1)
+    for (index_t part = 0; part < parts; ++part) {
+      const index_t b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
+      // [block][n][scan_block]: h and A of this part's channels, transposed for the blocks.
+      HostBuffer<float> hs((b1 - b0) * n * scan_block), as((b1 - b0) * n * scan_block);
+      auto each_lane = [&](auto f) {
+        for (index_t b = b0; b < b1; ++b)
+          for (index_t j = 0; j < std::min(scan_block, di - b * scan_block); ++j)
+            for (index_t s = 0; s < n; ++s)
+              f(((b - b0) * n + s) * scan_block + j, (b * scan_block + j) * n + s);
+      };
+      each_lane([&](index_t to, index_t from) {
+        hs[to] = h_all[from];
+        as[to] = A[from];
+      });
+      // Time in chunks, every block of the part within a chunk: the rows of u', Δ, z and the
+      // output that a chunk touches are shared by the part's blocks while they are in cache (one
+      // block over the whole sequence would touch a new page on every step).
+      for (index_t t0 = 0; t0 < T; t0 += scan_time_chunk) {
+        const index_t tc = std::min(scan_time_chunk, T - t0);
+        const cpu_detail::ScanArgs args{tc,
+                                        di,
+                                        n,
+                                        uc + t0 * di,
+                                        delta + t0 * di,
+                                        bc + t0 * bc_stride,
+                                        bc_stride,
+                                        z.slice(t0, tc),
+                                        D,
+                                        out + t0 * di};
+        for (index_t b = b0; b < b1; ++b) {
+          const index_t c0 = b * scan_block, lanes = std::min(scan_block, di - c0);
+          float* hb = hs.data() + (b - b0) * n * scan_block;
+          const float* ab = as.data() + (b - b0) * n * scan_block;
+          if (lanes < scan_block) cpu_detail::portable::scan_block<0>(args, c0, lanes, hb, ab);
 #if SAMBA_CPU_HAS_AVX2_KERNELS
-      else if (isa >= cpu_detail::Isa::avx2 && z.stride(1) == 1)
-        cpu_detail::avx2::scan_block(args, c0, hb, ab);
+          else if (isa >= cpu_detail::Isa::avx2 && z.stride(1) == 1)
+            cpu_detail::avx2::scan_block(args, c0, hb, ab);
 #endif
-      else
-        cpu_detail::portable::scan_block<scan_block>(args, c0, lanes, hb, ab);
-      for (index_t j = 0; j < lanes; ++j)
-        for (index_t s = 0; s < n; ++s) h_all[(c0 + j) * n + s] = hb[s * scan_block + j];
+          else
+            cpu_detail::portable::scan_block<scan_block>(args, c0, lanes, hb, ab);
+        }
+      }
+      each_lane([&](index_t to, index_t from) { h_all[from] = hs[to]; });
     }
   }
 };
