@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "samba/core/dtype.hpp"
 #include "samba/core/tensor.hpp"
@@ -226,11 +227,14 @@ void gemm_with(ConstMatrixView<float> x, const B& b, index_t out, index_t in, Ma
     const index_t j0 = std::min(out, panels * part / parts * NR);
     const index_t j1 = std::min(out, panels * (part + 1) / parts * NR);
     if (j0 >= j1) continue;
-    // Scratch for one packed block of each operand, no larger than this problem needs.
+    // Scratch for one packed block of each operand, no larger than this problem needs (packing
+    // writes every element the kernels read: no zero fill).
     const index_t kc = std::min(kc_block, in);
-    HostBuffer<float> ap(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kc);
-    HostBuffer<float> bp(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kc);
-    gemm_columns<Tile>(x, b, in, y, accumulate, j0, j1, ap.data(), bp.data());
+    const auto ap = std::make_unique_for_overwrite<float[]>(
+        static_cast<std::size_t>(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kc));
+    const auto bp = std::make_unique_for_overwrite<float[]>(
+        static_cast<std::size_t>(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kc));
+    gemm_columns<Tile>(x, b, in, y, accumulate, j0, j1, ap.get(), bp.get());
   }
 }
 
