@@ -2,10 +2,10 @@
 //
 // Two regimes:
 // - Few rows (decode: one token per sequence, up to `skinny_rows` sequences) are bound by reading
-//   W from memory (hand-written, AVX2 where the CPU has it: cpu/isa.hpp). `linear_skinny` streams W
-//   once, eight rows at a time, widening bf16/f16 in registers and using each widened row for every
-//   row of x while it is in L1; stored bytes, not f32 bytes, are what cross the memory bus, so bf16
-//   weights halve the time.
+//   W from memory (hand-written, AVX2 or AVX-512 where the CPU has it: cpu/isa.hpp).
+//   `linear_skinny` streams W once, eight rows at a time, widening bf16/f16 in registers and using
+//   each widened row for every row of x while it is in L1; stored bytes, not f32 bytes, are what
+//   cross the memory bus, so bf16 weights halve the time.
 // - Many rows (prefill) are bound by arithmetic: cpu/gemm.hpp's blocked GEMM, whose micro-kernel
 //   is chosen at run time and which widens narrow weights while it packs them.
 // Both split their output columns over OpenMP threads (cpu/parallel.hpp) when the program is
