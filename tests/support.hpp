@@ -60,7 +60,7 @@ inline double max_abs_diff(ConstMatrixView<float> got, ConstMatrixView<float> wa
 // each of them, whatever SAMBA_CPU_ISA says.
 inline std::vector<cpu_detail::Isa> cpu_isas() {
   std::vector<cpu_detail::Isa> isas;
-  for (auto isa : {cpu_detail::Isa::portable, cpu_detail::Isa::avx2, cpu_detail::Isa::avx512})
+  for (auto isa : cpu_detail::all_isas)
     if (cpu_detail::cpu_runs(isa)) isas.push_back(isa);
   return isas;
 }

@@ -223,7 +223,7 @@ struct AttentionKernel<cpu, W, Kind> {
     std::vector<index_t> head_off(static_cast<std::size_t>(rows));
     for (index_t r = 0; r < rows; ++r) head_off[r] = ((r / group) % ng) * hd;
 
-    const cpu_detail::Isa isa = cpu_detail::active_isa();  // asked once, not per dot product
+    const cpu_detail::Isa isa = cpu_detail::active_isa();  // asked once per tile, not per product
     // Keys seen by some query of the tile: [window start of the first query, the last query].
     const index_t first = a.p0 + i0, last = a.p0 + i1 - 1;
     const index_t lo_tile = std::max(first - std::min(first, a.window - 1), key_lo);
@@ -243,7 +243,8 @@ struct AttentionKernel<cpu, W, Kind> {
         } else {
           cpu_detail::gemm_nt(ConstMatrixView<float>(Q.data(), {rows, hd}, {hd, 1}),
                               ConstMatrixView<float>(kb, {nk, hd}, {kvd, 1}),
-                              MatrixView<float>(S.data(), {rows, nk}, {key_block, 1}));
+                              MatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),
+                              /*accumulate=*/false, isa);
         }
         online_softmax(a, i0, per_query, b0, Sb, p);
         if (small) {
@@ -255,7 +256,7 @@ struct AttentionKernel<cpu, W, Kind> {
           cpu_detail::gemm_nn(ConstMatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),
                               ConstMatrixView<float>(vb, {nk, hd}, {kvd, 1}),
                               MatrixView<float>(p.O.data(), {rows, hd}, {hd, 1}),
-                              /*accumulate=*/true);
+                              /*accumulate=*/true, isa);
         }
       }
     }

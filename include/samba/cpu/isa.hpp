@@ -14,7 +14,9 @@
 // more (ctest runs the kernel tests once per ISA that way). It is read once per process.
 #pragma once
 
+#include <array>
 #include <cstdlib>
+#include <optional>
 #include <string_view>
 
 #include "samba/cpu/intrinsics.hpp"
@@ -71,6 +73,16 @@ inline constexpr std::string_view isa_name(Isa isa) {
   return "portable";
 }
 
+// Every ISA, narrowest first.
+inline constexpr std::array<Isa, 3> all_isas = {Isa::portable, Isa::avx2, Isa::avx512};
+
+// The ISA that isa_name() calls `name`, if any.
+inline constexpr std::optional<Isa> isa_from_name(std::string_view name) {
+  for (Isa isa : all_isas)
+    if (isa_name(isa) == name) return isa;
+  return std::nullopt;
+}
+
 // The widest ISA whose kernels this CPU (and its operating system) can run.
 inline Isa detected_isa() noexcept {
   static const Isa isa = [] {
@@ -97,12 +109,8 @@ inline Isa detected_isa() noexcept {
 inline Isa active_isa() noexcept {
   static const Isa isa = [] {
     Isa cap = widest_isa;
-    if (const char* env = std::getenv("SAMBA_CPU_ISA")) {
-      const std::string_view v(env);
-      if (v == "portable") cap = Isa::portable;
-      if (v == "avx2") cap = Isa::avx2;
-      if (v == "avx512") cap = Isa::avx512;
-    }
+    if (const char* env = std::getenv("SAMBA_CPU_ISA"))
+      cap = isa_from_name(env).value_or(widest_isa);
     return static_cast<int>(cap) < static_cast<int>(detected_isa()) ? cap : detected_isa();
   }();
   return isa;
