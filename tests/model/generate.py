@@ -11,8 +11,10 @@ float64 implementation of the published model definitions:
     "mistral"  Hugging Face MistralForCausalLM (modeling_mistral.py), sliding window W:
                query i sees keys max(0, i − W + 1) … i (W keys, itself included)
     "samba"    the lit-gpt layout of the official Samba training code (microsoft/Samba,
-               lit_gpt/model.py): blocks i % mb_per_layer == 0 are Mamba, the others
-               sliding-window attention; every block is followed by a SwiGLU MLP
+               lit_gpt/model.py): blocks i % mb_per_layer == 0 are Mamba (none when
+               mb_per_layer is 0), the others sliding-window attention, or attention exactly
+               at the indices of attn_layer_pos; every block is followed by a SwiGLU MLP
+               unless "mlp" is false
 
 The C++ tests load each checkpoint with samba's model loader, run the prompt and compare with
 the reference logits. Nothing here calls or ports samba's C++ code.
@@ -586,9 +588,15 @@ def llama_case(name, seed, family, dtype, n_shards, d, n_layers, n_heads, n_kv, 
 
 def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_groups,
                intermediate, vocab, padded_vocab, local_window, rotary_percentage, rope_base,
-               d_state, d_conv, expand, tied, eps, T):
+               d_state, d_conv, expand, tied, eps, T, mb_per_layer=2, attn_layer_pos=None,
+               mlp=True):
     torch.manual_seed(seed)
-    mb_per_layer = 2
+
+    def use_mamba(i):  # lit_gpt/model.py, Block.__init__
+        if attn_layer_pos is not None:
+            return i not in eval(attn_layer_pos)
+        return i % mb_per_layer == 0 if mb_per_layer > 0 else False
+
     head_size = n_embd // n_head  # lit-gpt: head_size = n_embd // n_head, proj is [d, d]
     rotary_dims = int(rotary_percentage * head_size)
     assert rotary_dims % 2 == 0
@@ -597,16 +605,17 @@ def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_gro
     for i in range(n_layer):
         p = f"transformer.h.{i}."
         w[p + "norm_1.weight"] = norm_weight(n_embd)
-        if i % mb_per_layer == 0:
+        if use_mamba(i):
             for k, v in mamba_mixer_weights(n_embd, d_state, d_conv, expand, dt_rank).items():
                 w[p + "attn." + k] = v
         else:
             w[p + "attn.attn.weight"] = linear((n_head + 2 * n_query_groups) * head_size, n_embd)
             w[p + "attn.proj.weight"] = linear(n_embd, n_head * head_size)
-        w[p + "norm_2.weight"] = norm_weight(n_embd)
-        w[p + "mlp.swiglu.w1.weight"] = linear(intermediate, n_embd)
-        w[p + "mlp.swiglu.w2.weight"] = linear(intermediate, n_embd)
-        w[p + "mlp.swiglu.w3.weight"] = linear(n_embd, intermediate)
+        if mlp:
+            w[p + "norm_2.weight"] = norm_weight(n_embd)
+            w[p + "mlp.swiglu.w1.weight"] = linear(intermediate, n_embd)
+            w[p + "mlp.swiglu.w2.weight"] = linear(intermediate, n_embd)
+            w[p + "mlp.swiglu.w3.weight"] = linear(n_embd, intermediate)
     w["transformer.ln_f.weight"] = norm_weight(n_embd)
     if not tied:
         w["lm_head.weight"] = linear(padded_vocab, n_embd)
@@ -618,7 +627,7 @@ def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_gro
     for i in range(n_layer):
         p = f"transformer.h.{i}."
         a = rmsnorm(x, W[p + "norm_1.weight"], eps)
-        if i % mb_per_layer == 0:
+        if use_mamba(i):
             mixer = {k[len(p + "attn."):]: v for k, v in W.items() if k.startswith(p + "attn.")}
             x = x + mamba_mixer(a, mixer, d_state, dt_rank)
         else:
@@ -626,10 +635,11 @@ def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_gro
                                        head_size)
             x = x + gqa_attention(a, wq, wk, wv, W[p + "attn.proj.weight"], n_head,
                                   n_query_groups, head_size, rotary_dims, rope_base, local_window)
-        m = rmsnorm(x, W[p + "norm_2.weight"], eps)
-        # xformers SwiGLU: w3(silu(w1 x) ⊙ w2 x)
-        x = x + swiglu(m, W[p + "mlp.swiglu.w1.weight"], W[p + "mlp.swiglu.w2.weight"],
-                       W[p + "mlp.swiglu.w3.weight"])
+        if mlp:
+            m = rmsnorm(x, W[p + "norm_2.weight"], eps)
+            # xformers SwiGLU: w3(silu(w1 x) ⊙ w2 x)
+            x = x + swiglu(m, W[p + "mlp.swiglu.w1.weight"], W[p + "mlp.swiglu.w2.weight"],
+                           W[p + "mlp.swiglu.w3.weight"])
     x = rmsnorm(x, W["transformer.ln_f.weight"], eps)
     head = W["transformer.wte.weight"] if tied else W["lm_head.weight"]
     logits = x @ head.t()
@@ -661,6 +671,10 @@ def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_gro
         "_norm_class": "FusedRMSNorm",
         "_mlp_class": "LLaMAMLP",
     }
+    if attn_layer_pos is not None:
+        config["attn_layer_pos"] = attn_layer_pos
+    if not mlp:
+        config["mlp"] = False
     assert padded_vocab > vocab and padded_vocab % config["padding_multiple"] == 0
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
@@ -709,6 +723,18 @@ def main():
                n_query_groups=2, intermediate=40, vocab=60, padded_vocab=64, local_window=8,
                rotary_percentage=1.0, rope_base=10000.0, d_state=16, d_conv=4, expand=2,
                tied=False, eps=1e-5, T=48)
+
+    # Other layer orders (lit-gpt's rule: Mamba where i % mb_per_layer == 0, none for 0; or
+    # attention exactly at attn_layer_pos), five layers so that mb_per_layer 4 repeats.
+    for mb, dtype in ((0, "F32"), (1, "BF16"), (3, "F32"), (4, "F16")):
+        samba_case(f"samba_mb{mb}_{dtype.lower()}", 2310 + mb, dtype, 1, n_embd=16, n_layer=5,
+                   n_head=4, n_query_groups=2, intermediate=24, vocab=40, padded_vocab=48,
+                   local_window=4, rotary_percentage=1.0, rope_base=10000.0, d_state=4, d_conv=4,
+                   expand=2, tied=True, eps=1e-5, T=20, mb_per_layer=mb)
+    samba_case("samba_attn_pos_no_mlp_f32", 2320, "F32", 1, n_embd=16, n_layer=5, n_head=4,
+               n_query_groups=1, intermediate=24, vocab=40, padded_vocab=48, local_window=4,
+               rotary_percentage=0.5, rope_base=10000.0, d_state=4, d_conv=3, expand=2,
+               tied=False, eps=1e-5, T=20, attn_layer_pos="[1, 2]", mlp=False)
 
     total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
     print(f"total {total} bytes in {DATA_DIR}")

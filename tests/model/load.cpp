@@ -21,15 +21,15 @@ TEST_CASE("checkpoints of every family reproduce the reference logits", "[model]
 TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   const auto samba = load_model(test::model_data_dir / "samba_bf16");
   CHECK(samba->info().family == "samba");
-  CHECK(samba->info().pattern == "Samba [Mamba, MLP, SWA, MLP]");
+  CHECK(samba->info().pattern == "Samba [Mamba, MLP, SWA, MLP] x 2");
   CHECK(samba->info().weight_dtype == dtype::bf16);
   CHECK(samba->info().tied_embeddings);
   CHECK(samba->info().n_logits > samba->info().vocab_size);  // padded vocabulary
   const auto mistral = load_model(test::model_data_dir / "mistral_f32");
-  CHECK(mistral->info().pattern == "LlamaSWA [SWA, MLP]");
+  CHECK(mistral->info().pattern == "LlamaSWA [SWA, MLP] x 3");
   CHECK(mistral->info().bounded_state);
   const auto llama = load_model(test::model_data_dir / "llama_f16_sharded");
-  CHECK(llama->info().pattern == "Llama [attention, MLP]");
+  CHECK(llama->info().pattern == "Llama [attention, MLP] x 4");
   CHECK_FALSE(llama->info().bounded_state);
   CHECK(llama->info().weight_dtype == dtype::f16);
   // Conversion on request: the same checkpoint with f32 weight matrices.
@@ -37,4 +37,18 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   to_f32.weight_dtype = dtype::f32;
   CHECK(load_model(test::model_data_dir / "llama_f16_sharded", to_f32)->info().weight_dtype ==
         dtype::f32);
+}
+
+TEST_CASE("Samba checkpoints of any mb_per_layer and attn_layer_pos load in their order",
+          "[model][load]") {
+  // lit-gpt layer i is Mamba when i % mb_per_layer == 0 (never for 0), else SWA; then its MLP.
+  const auto pattern = [](const char* name) {
+    return load_model(test::model_data_dir / name)->info().pattern;
+  };
+  CHECK(pattern("samba_mb0_f32") == "Samba [SWA, MLP] x 5");
+  CHECK(pattern("samba_mb1_bf16") == "Samba [Mamba, MLP] x 5");
+  CHECK(pattern("samba_mb3_f32") == "Samba [Mamba, MLP, SWA, MLP, SWA, MLP, Mamba, MLP, SWA, MLP]");
+  CHECK(pattern("samba_mb4_f16") == "Samba [Mamba, MLP, SWA, MLP, SWA, MLP, SWA, MLP, Mamba, MLP]");
+  // attn_layer_pos "[1, 2]" and no MLP: one block per lit-gpt layer.
+  CHECK(pattern("samba_attn_pos_no_mlp_f32") == "Samba [Mamba, SWA, SWA, Mamba, Mamba]");
 }

@@ -59,6 +59,74 @@ TEST_CASE("every preset matches the reference, chunked == whole == token-by-toke
   }
 }
 
+TEST_CASE("HybridStack follows an order given as data", "[stack][order]") {
+  using S = presets::Samba<>;
+  SECTION("random orders match the reference, chunked == whole == token-by-token") {
+    Random rng(17);
+    for (int trial = 0; trial < 6; ++trial) {
+      const index_t n = 1 + static_cast<index_t>(rng.next() % 9);
+      std::vector<index_t> order(static_cast<std::size_t>(n));
+      for (auto& s : order) s = static_cast<index_t>(rng.next() % S::pattern_size);
+      INFO("order " << describe_order(order, std::vector<std::string_view>{"M", "F", "A", "G"}));
+      auto cfg = make_config<S>(tiny_dims(n));
+      cfg.order = order;
+      const auto stack = S::random(cfg, 100 + static_cast<std::uint64_t>(trial));
+      CHECK(stack.order() == order);
+      const index_t T = 23;
+      HostBuffer<float> x = test::random_activations(T, 16, 6);
+      const auto xv = x.view<2>({T, 16});
+      const HostBuffer<float> whole = test::run_chunked(stack, xv, {T});
+      const HostBuffer<float> tokens = test::run_chunked(stack, xv, {1});
+      const HostBuffer<float> mixed = test::run_chunked(stack, xv, {4, 0, 7});
+      CHECK(test::rel_error(whole.view<2>({T, 16}),
+                            reference::forward(stack, reference::Matrix::from(xv))) <= 5e-5);
+      CHECK(test::rel_error(tokens.view<2>({T, 16}), whole.view<2>({T, 16})) <= 2e-5);
+      CHECK(test::rel_error(mixed.view<2>({T, 16}), whole.view<2>({T, 16})) <= 2e-5);
+    }
+  }
+  SECTION("blocks are visited and built in the order, each slot's blocks in order") {
+    std::vector<index_t> built, visited, slots;
+    Random rng(3);
+    const std::vector<index_t> order = parse_order("AMMFA", "MFAG");
+    const auto stack = S::build(order, [&]<class Block>(std::type_identity<Block>, index_t b) {
+      built.push_back(b);
+      return Block::random(std::get<0>(make_config<HybridStack<Block>>(tiny_dims(1)).blocks), rng);
+    });
+    CHECK(built == std::vector<index_t>{0, 1, 2, 3, 4});
+    stack.for_each_block([&]<class Block>(const Block&, index_t b) {
+      visited.push_back(b);
+      if constexpr (std::is_same_v<Block, PreNorm<MambaLayer<>>>) slots.push_back(0);
+      if constexpr (std::is_same_v<Block, PreNorm<SwiGLU<>>>) slots.push_back(1);
+      if constexpr (std::is_same_v<Block, PreNorm<SlidingWindowAttention<>>>) slots.push_back(2);
+    });
+    CHECK(visited == std::vector<index_t>{0, 1, 2, 3, 4});
+    CHECK(slots == std::vector<index_t>{2, 0, 0, 1, 2});
+    const auto state = stack.make_state();
+    CHECK(std::get<0>(state.blocks).size() == 2);
+    CHECK(std::get<2>(state.blocks).size() == 2);
+    CHECK(std::get<3>(state.blocks).empty());
+  }
+  SECTION("bad orders are errors that say what is wrong") {
+    auto cfg = make_config<S>(tiny_dims(3));
+    cfg.order = {0, 1};
+    CHECK_THROWS_WITH(S::random(cfg, 1),
+                      "HybridStack: config.order has 2 entries, but n_blocks is 3");
+    cfg.order = {0, 4, 1};
+    CHECK_THROWS_WITH(S::random(cfg, 1),
+                      "HybridStack: block 1 is pattern slot 4, but the "
+                      "pattern has 4 slots (0 to 3)");
+    // A state of a stack with the same depth but another order does not fit.
+    cfg.order = {0, 1, 2};
+    const auto a = S::random(cfg, 1);
+    cfg.order = {0, 1, 1};
+    const auto b = S::random(cfg, 1);
+    auto state = b.make_state();
+    HostBuffer<float> x(16), y(16);
+    CHECK_THROWS_WITH(a.forward(state, x.view<2>({1, 16}), y.view<2>({1, 16})),
+                      Catch::Contains("state made for a stack of another depth or order"));
+  }
+}
+
 TEST_CASE("HybridStack lays blocks out cyclically to a runtime depth", "[stack]") {
   using S = presets::Samba<>;
   STATIC_REQUIRE(S::pattern_size == 4);
@@ -73,6 +141,7 @@ TEST_CASE("HybridStack lays blocks out cyclically to a runtime depth", "[stack]"
   std::vector<index_t> order;
   stack.for_each_block([&](const auto&, index_t b) { order.push_back(b); });
   CHECK(order == std::vector<index_t>{0, 1, 2, 3, 4, 5});
+  CHECK(stack.order() == std::vector<index_t>{0, 1, 2, 3, 0, 1});
   CHECK(stack.block<2>(0).layer().window() == 6);
 }
 

@@ -62,7 +62,9 @@ std::shared_ptr<const LanguageModel> load_llama_stack(const JsonConfig& cfg, Saf
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;
   info.family = family;
-  info.pattern = window > 0 ? "LlamaSWA [SWA, MLP]" : "Llama [attention, MLP]";
+  constexpr std::string_view full[] = {"attention", "MLP"}, sliding[] = {"SWA", "MLP"};
+  info.pattern = window > 0 ? "LlamaSWA " + describe_order(model.stack().order(), sliding)
+                            : "Llama " + describe_order(model.stack().order(), full);
   info.dims = concat("d_model ", d, ", ", n_layers, " layers, ", ac.n_heads, " heads x ",
                      ac.head_dim, " (", ac.resolved_n_kv_heads(), " kv), ",
                      window > 0 ? concat("window ", window, ", ") : std::string(), "MLP ", mc.d_ff,

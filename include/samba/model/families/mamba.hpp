@@ -47,7 +47,8 @@ std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, Sa
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;
   info.family = "mamba";
-  info.pattern = "MambaOnly [Mamba]";
+  constexpr std::string_view names[] = {"Mamba"};
+  info.pattern = "MambaOnly " + describe_order(model.stack().order(), names);
   info.dims = concat("d_model ", d, ", ", n_layers, " layers, d_inner ", mc.d_inner(), ", d_state ",
                      mc.d_state, ", d_conv ", mc.d_conv, ", dt_rank ", mc.resolved_dt_rank(),
                      ", vocab ", vocab);
