@@ -6,7 +6,8 @@
 //     model.safetensors, opened and every tensor loaded as f32, bf16 and f16. Odd: the file is a
 //     model.safetensors.index.json beside the two shards of tests/model/data/llama_f16_sharded.
 //   config_input: the bytes are a config.json, loaded (load_model) against the f32 checkpoint of
-//     the family its model_type names; a model that loads runs a three-token prompt.
+//     the family its model_type names (every family of model/registry.hpp has one); a model that
+//     loads runs a three-token prompt.
 #pragma once
 
 #include <stdlib.h>
@@ -94,8 +95,11 @@ inline const samba::SafeTensors& checkpoint(const std::string& family) {
   static const std::map<std::string, samba::SafeTensors> checkpoints = [] {
     std::map<std::string, samba::SafeTensors> out;
     const fs::path data = SAMBA_MODEL_DATA_DIR;
-    for (const char* f : {"mamba", "llama", "mistral", "samba"})
-      out.emplace(f, samba::SafeTensors::open(data / (std::string(f) + "_f32")));
+    // Every registered family has a checkpoint <model_type>_f32 in tests/model/data.
+    for (const samba::FamilyInfo& f : samba::supported_families()) {
+      const std::string type(f.model_type);
+      if (!out.contains(type)) out.emplace(type, samba::SafeTensors::open(data / (type + "_f32")));
+    }
     return out;
   }();
   const auto it = checkpoints.find(family);

@@ -332,6 +332,9 @@ int InfoCommand::run() const {
   const auto lm = model.load();
   const samba::ModelInfo& info = lm->info();
   std::printf("family:          %s\n", info.family.c_str());
+  const samba::FamilyInfo family =
+      samba::family_of(samba::JsonConfig::read(std::filesystem::path(model.dir) / "config.json"));
+  std::printf("layout:          %s\n", std::string(family.layout).c_str());
   std::printf("pattern:         %s\n", info.pattern.c_str());
   std::printf("blocks:          %td\n", info.n_blocks);
   std::printf("d_model:         %td\n", info.d_model);

@@ -112,7 +112,9 @@ struct TokenSource {
 struct ModelOptions {
   std::string dir;
   void add_to(CLI::App& app) {
-    app.add_option("--model", dir, "Checkpoint directory: config.json and *.safetensors")
+    app.add_option("--model", dir,
+                   "Checkpoint directory: config.json and *.safetensors (model_type " +
+                       samba::supported_model_types() + ")")
         ->required();
   }
   std::shared_ptr<const samba::LanguageModel> load() const { return samba::load_model(dir); }

@@ -83,6 +83,12 @@ class HybridStack : detail::check_blocks<Blocks...> {
     index_t n_blocks = 0;                           // total blocks
     std::tuple<typename Blocks::Config...> blocks;  // one config per pattern slot
     std::vector<index_t> order;  // slot of each block; empty: cyclic (block b is slot b % P)
+
+    // Constructors rather than an aggregate, so that {n_blocks, {configs...}} leaves the order out
+    // without a -Wmissing-field-initializers warning.
+    Config() = default;
+    Config(index_t n, std::tuple<typename Blocks::Config...> configs, std::vector<index_t> o = {})
+        : n_blocks(n), blocks(std::move(configs)), order(std::move(o)) {}
   };
 
   struct State {

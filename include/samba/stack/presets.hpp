@@ -94,7 +94,7 @@ typename Block::Config block_config(const ModelDims& d) {
 template <class Stack>
 typename Stack::Config make_config(const ModelDims& dims) {
   return [&]<class... Blocks>(std::type_identity<std::tuple<Blocks...>>) {
-    return typename Stack::Config{dims.n_blocks, {detail::block_config<Blocks>(dims)...}, {}};
+    return typename Stack::Config{dims.n_blocks, {detail::block_config<Blocks>(dims)...}};
   }(std::type_identity<typename Stack::Pattern>{});
 }
 

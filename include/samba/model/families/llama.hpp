@@ -1,5 +1,6 @@
 // Hugging Face Llama and Mistral checkpoints (model_type "llama", "mistral") → presets::Llama, or
-// presets::LlamaSWA when Mistral's sliding_window is set.
+// presets::LlamaSWA when Mistral's sliding_window is set. Registered in model/registry.hpp as
+// LlamaFamily and MistralFamily.
 #pragma once
 
 #include "samba/model/families/common.hpp"
@@ -85,3 +86,27 @@ std::shared_ptr<const LanguageModel> load_llama_family(const JsonConfig& cfg, Sa
 }
 
 }  // namespace samba::detail
+
+namespace samba {
+struct LlamaFamily {
+  static constexpr std::string_view model_type = "llama";
+  static constexpr std::string_view layout = "Hugging Face LlamaForCausalLM";
+  static bool accepts(const JsonConfig&) { return true; }
+  template <class B, StorageType W>
+  static std::shared_ptr<const LanguageModel> load(const JsonConfig& cfg, SafeTensors& st,
+                                                   const LoadOptions& options) {
+    return detail::load_llama_family<B, W>(cfg, st, options, "llama");
+  }
+};
+struct MistralFamily {
+  static constexpr std::string_view model_type = "mistral";
+  static constexpr std::string_view layout =
+      "Hugging Face MistralForCausalLM (sliding_window: SWA, else full attention)";
+  static bool accepts(const JsonConfig&) { return true; }
+  template <class B, StorageType W>
+  static std::shared_ptr<const LanguageModel> load(const JsonConfig& cfg, SafeTensors& st,
+                                                   const LoadOptions& options) {
+    return detail::load_llama_family<B, W>(cfg, st, options, "mistral");
+  }
+};
+}  // namespace samba

@@ -1,4 +1,5 @@
 // Hugging Face MambaForCausalLM checkpoints (model_type "mamba") → presets::MambaOnly.
+// Registered in model/registry.hpp as MambaFamily.
 #pragma once
 
 #include "samba/model/families/common.hpp"
@@ -57,3 +58,16 @@ std::shared_ptr<const LanguageModel> load_mamba_family(const JsonConfig& cfg, Sa
 }
 
 }  // namespace samba::detail
+
+namespace samba {
+struct MambaFamily {
+  static constexpr std::string_view model_type = "mamba";
+  static constexpr std::string_view layout = "Hugging Face MambaForCausalLM";
+  static bool accepts(const JsonConfig&) { return true; }
+  template <class B, StorageType W>
+  static std::shared_ptr<const LanguageModel> load(const JsonConfig& cfg, SafeTensors& st,
+                                                   const LoadOptions& options) {
+    return detail::load_mamba_family<B, W>(cfg, st, options);
+  }
+};
+}  // namespace samba

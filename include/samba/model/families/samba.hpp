@@ -1,5 +1,6 @@
 // Samba checkpoints in the layout of the official training code (lit-gpt; model_type "samba") →
-// presets::Samba's block types, in the order the config gives.
+// presets::Samba's block types, in the order the config gives. Registered in model/registry.hpp as
+// SambaFamily (the lit-gpt layout: its config has n_embd).
 //
 // lit-gpt layer i is two of our blocks: 2i = the mixer (norm_1, attn.*) and 2i + 1 = the MLP
 // (norm_2, mlp.swiglu.*, computing w3(silu(w1·x) ⊙ w2·x)); with "mlp": false, only the mixer. The
@@ -161,3 +162,18 @@ std::shared_ptr<const LanguageModel> load_samba_family(const JsonConfig& cfg, Sa
 }
 
 }  // namespace samba::detail
+
+namespace samba {
+struct SambaFamily {
+  static constexpr std::string_view model_type = "samba";
+  static constexpr std::string_view layout =
+      "the official Samba training code (microsoft/Samba, lit-gpt names)";
+  // lit-gpt's config names the width n_embd (Hugging Face-style configs say hidden_size).
+  static bool accepts(const JsonConfig& cfg) { return cfg.has("n_embd"); }
+  template <class B, StorageType W>
+  static std::shared_ptr<const LanguageModel> load(const JsonConfig& cfg, SafeTensors& st,
+                                                   const LoadOptions& options) {
+    return detail::load_samba_family<B, W>(cfg, st, options);
+  }
+};
+}  // namespace samba

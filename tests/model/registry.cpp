@@ -1,0 +1,33 @@
+#include "model/checkpoints.hpp"
+#include "support.hpp"
+
+using namespace samba;
+
+TEST_CASE("the family registry: one table for load_model, the CLI and the errors",
+          "[model][registry]") {
+  const auto families = supported_families();
+  REQUIRE(families.size() == 4);
+  CHECK(families[0].model_type == "mamba");
+  CHECK(families[3].model_type == "samba");
+  CHECK(supported_model_types() == "mamba, llama, mistral, samba");
+  // Every family has a test checkpoint (the fuzz harness loads its configs against it).
+  for (const FamilyInfo& f : families) {
+    INFO(f.model_type);
+    CHECK(
+        std::filesystem::is_directory(test::model_data_dir / (std::string(f.model_type) + "_f32")));
+    CHECK(!f.layout.empty());
+  }
+
+  const auto config = [](const std::string& text) { return JsonConfig::parse(text, "c.json"); };
+  CHECK(family_of(config(R"({"model_type": "samba", "n_embd": 8})")).layout == SambaFamily::layout);
+  CHECK(family_of(config(R"({"model_type": "mistral"})")).model_type == "mistral");
+  CHECK_THROWS_WITH(family_of(config(R"({"model_type": "gpt2"})")),
+                    "c.json: model_type \"gpt2\" is not supported (samba reads mamba, llama, "
+                    "mistral, samba)");
+  // model_type "samba" in a layout no registered family reads (fla's samba says hidden_size).
+  CHECK_THROWS_WITH(
+      family_of(config(R"({"model_type": "samba", "hidden_size": 8})")),
+      Catch::StartsWith("c.json: model_type \"samba\": the config is in none of the layouts samba "
+                        "reads for it (the official Samba training code"));
+  CHECK_THROWS_WITH(family_of(config(R"({"n_embd": 8})")), "c.json: 'model_type' is missing");
+}
