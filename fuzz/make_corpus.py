@@ -7,6 +7,9 @@ changing the checkpoints in tests/model/data or the edge cases below).
                 hand-made edge cases of the format.
   config/       every config.json in tests/model/data, and edge cases.
   cli_args/     samba-cli command lines, arguments separated by NUL bytes.
+
+and fuzz/expected/<target>.json: for each seed of safetensors/ and config/, "ok" or a piece of the
+error message the harness must end in.
 """
 import json
 import pathlib
@@ -16,6 +19,7 @@ import struct
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "model" / "data"
 OUT = ROOT / "fuzz" / "corpus"
+EXPECTED = ROOT / "fuzz" / "expected"
 
 
 def safetensors(header, data=b"", length=None, pad_to=None):
@@ -36,100 +40,149 @@ def tensor(dtype, shape, begin, end):
     return {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
 
 
+# Each case is (bytes, outcome): "ok" when the harness must get through the input, else a piece of
+# the samba::error message it must end in (tests/model/fuzz_inputs.cpp checks both, from
+# fuzz/expected/<target>.json).
+OK = "ok"
+
+
 def safetensors_cases():
     cases = {}
     for path in sorted(DATA.glob("*/*.safetensors")):
         if path.stat().st_size <= 30000:  # the f32 checkpoints add size, not structure
-            cases[f"{path.parent.name}-{path.name}"] = b"\0" + path.read_bytes()
+            cases[f"{path.parent.name}-{path.name}"] = (b"\0" + path.read_bytes(), OK)
+    # An index is read beside the shards of llama_f16_sharded: only its own index fits them.
+    index_outcome = {"llama_f16_sharded": OK, "mamba_f16_sharded": "is not listed in the index",
+                     "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
-        cases[f"{path.parent.name}-index"] = b"\1" + path.read_bytes()
+        cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),
+                                              index_outcome[path.parent.name])
     six = f32(1, 2, 3, 4, 5, 6)
     edge = {
-        "empty": b"",
-        "short": b"\x01\x00",
-        "header-length-zero": safetensors(b""),
-        "header-empty-object": safetensors({}),
-        "header-not-object": safetensors([1, 2]),
-        "header-length-huge": safetensors({}, length=2**64 - 1),
-        "header-length-past-end": safetensors({}, length=1000),
-        "metadata-only": safetensors({"__metadata__": {"format": "pt"}}),
-        "metadata-not-strings": safetensors({"__metadata__": {"format": 1}}),
-        "one-f32": safetensors({"w": tensor("F32", [2, 3], 0, 24)}, six, pad_to=8),
-        "one-bf16-misaligned": safetensors({"w": tensor("BF16", [3], 0, 6)}, b"\x80\x3f" * 3),
-        "one-f16": safetensors({"w": tensor("F16", [2, 2], 0, 8)}, b"\x00\x3c" * 4, pad_to=8),
-        "scalar": safetensors({"s": tensor("F32", [], 0, 4)}, f32(7), pad_to=8),
-        "zero-size": safetensors({"z": tensor("F32", [0, 5], 0, 0)}),
-        "zero-size-huge-dim": safetensors({"z": tensor("F32", [0, 2**62], 0, 0)}),
-        "rank-5": safetensors({"r": tensor("F32", [1, 1, 1, 1, 1], 0, 4)}, f32(1)),
-        "f64": safetensors({"d": tensor("F64", [1], 0, 8)}, b"\0" * 8),
-        "shape-overflow": safetensors({"o": tensor("F32", [2**32, 2**32], 0, 4)}, f32(1)),
-        "offsets-reversed": safetensors({"w": tensor("F32", [1], 4, 0)}, f32(1)),
-        "offsets-past-end": safetensors({"w": tensor("F32", [1], 0, 4)}, b""),
-        "offsets-mismatch": safetensors({"w": tensor("F32", [2], 0, 4)}, f32(1, 2)),
-        "overlap": safetensors(
+        "empty": (b"", "shorter than the 8-byte header length"),
+        "short": (b"\x01\x00", "shorter than the 8-byte header length"),
+        "header-length-zero": (safetensors(b""), "header is not valid JSON"),
+        "header-empty-object": (safetensors({}), OK),
+        "header-not-object": (safetensors([1, 2]), "header is not a JSON object"),
+        "header-length-huge": (safetensors({}, length=2**64 - 1), "exceeds the limit"),
+        "header-length-past-end": (safetensors({}, length=1000),
+                                   "exceeds the 2 bytes that follow the length field"),
+        "metadata-only": (safetensors({"__metadata__": {"format": "pt"}}), OK),
+        "metadata-not-strings": (safetensors({"__metadata__": {"format": 1}}),
+                                 '"__metadata__" must be an object of strings'),
+        "one-f32": (safetensors({"w": tensor("F32", [2, 3], 0, 24)}, six, pad_to=8), OK),
+        "one-bf16-misaligned": (
+            safetensors({"w": tensor("BF16", [3], 0, 6)}, b"\x80\x3f" * 3), OK),
+        "one-f16": (safetensors({"w": tensor("F16", [2, 2], 0, 8)}, b"\x00\x3c" * 4, pad_to=8),
+                    OK),
+        "scalar": (safetensors({"s": tensor("F32", [], 0, 4)}, f32(7), pad_to=8), OK),
+        "zero-size": (safetensors({"z": tensor("F32", [0, 5], 0, 0)}), OK),
+        "zero-size-huge-dim": (safetensors({"z": tensor("F32", [0, 2**62], 0, 0)}), OK),
+        "rank-5": (safetensors({"r": tensor("F32", [1, 1, 1, 1, 1], 0, 4)}, f32(1)),
+                   "has rank 5 (samba supports at most 4)"),
+        "f64": (safetensors({"d": tensor("F64", [1], 0, 8)}, b"\0" * 8),
+                "unsupported dtype 'F64' for tensor 'd'"),
+        "shape-overflow": (safetensors({"o": tensor("F32", [2**32, 2**32], 0, 4)}, f32(1)),
+                           "overflows a 64-bit element count"),
+        "offsets-reversed": (safetensors({"w": tensor("F32", [1], 4, 0)}, f32(1)),
+                             "have begin > end"),
+        "offsets-past-end": (safetensors({"w": tensor("F32", [1], 0, 4)}, b""),
+                             "exceed the data region of 0 bytes"),
+        "offsets-mismatch": (safetensors({"w": tensor("F32", [2], 0, 4)}, f32(1, 2)),
+                             "needs 8 bytes, data_offsets [0, 4] hold 4"),
+        "overlap": (safetensors(
             {"a": tensor("F32", [2], 0, 8), "b": tensor("F32", [2], 4, 12)}, f32(1, 2, 3)),
-        "two-tensors": safetensors(
+            "overlap"),
+        "two-tensors": (safetensors(
             {"a": tensor("F32", [2], 0, 8), "b": tensor("BF16", [2], 8, 12)},
-            f32(1, 2) + b"\x80\x3f" * 2, pad_to=8),
-        "duplicate-key": safetensors(
+            f32(1, 2) + b"\x80\x3f" * 2, pad_to=8), OK),
+        "duplicate-key": (safetensors(
             '{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, '
             '"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', f32(1)),
-        "nul-in-header": safetensors(b'{"w"\0: 1}'),
-        "negative-shape": safetensors({"w": tensor("F32", [-1], 0, 4)}, f32(1)),
-        "float-shape": safetensors('{"w": {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}}',
-                                   f32(1)),
-        "missing-field": safetensors({"w": {"dtype": "F32", "shape": [1]}}, f32(1)),
+            "duplicate key 'w'"),
+        "nul-in-header": (safetensors(b'{"w"\0: 1}'), "NUL byte at offset 4"),
+        "negative-shape": (safetensors({"w": tensor("F32", [-1], 0, 4)}, f32(1)),
+                           '"shape" must be an array of non-negative integers'),
+        "float-shape": (safetensors(
+            '{"w": {"dtype": "F32", "shape": [1.0], "data_offsets": [0, 4]}}', f32(1)),
+            '"shape" must be an array of non-negative integers'),
+        "missing-field": (safetensors({"w": {"dtype": "F32", "shape": [1]}}, f32(1)),
+                          "has no \"data_offsets\""),
     }
-    for name, file in edge.items():
-        cases[f"edge-{name}"] = b"\0" + file
+    for name, (file, outcome) in edge.items():
+        cases[f"edge-{name}"] = (b"\0" + file, outcome)
     weight_map = json.loads((DATA / "llama_f16_sharded" / "model.safetensors.index.json").read_text())
     first = next(iter(weight_map["weight_map"]))
     index_edge = {
-        "no-weight-map": {"metadata": {}},
-        "weight-map-not-object": {"weight_map": []},
-        "escapes": {"weight_map": {first: "../model-00001-of-00002.safetensors"}},
-        "absolute": {"weight_map": {first: "/etc/passwd"}},
-        "missing-shard": {"weight_map": {first: "model-00003-of-00002.safetensors"}},
-        "partial": {"weight_map": {first: weight_map["weight_map"][first]}},
-        "not-string": {"weight_map": {first: 3}},
+        "no-weight-map": ({"metadata": {}}, 'index has no "weight_map" object'),
+        "weight-map-not-object": ({"weight_map": []}, 'index has no "weight_map" object'),
+        "escapes": ({"weight_map": {first: "../model-00001-of-00002.safetensors"}},
+                    "escapes the checkpoint directory"),
+        "absolute": ({"weight_map": {first: "/etc/passwd"}}, "escapes the checkpoint directory"),
+        "missing-shard": ({"weight_map": {first: "model-00003-of-00002.safetensors"}},
+                          "listed in the weight_map does not exist"),
+        "partial": ({"weight_map": {first: weight_map["weight_map"][first]}},
+                    "is not listed in the index's weight_map"),
+        "not-string": ({"weight_map": {first: 3}}, "is not a string"),
     }
-    for name, index in index_edge.items():
-        cases[f"edge-index-{name}"] = b"\1" + json.dumps(index).encode()
+    for name, (index, outcome) in index_edge.items():
+        cases[f"edge-index-{name}"] = (b"\1" + json.dumps(index).encode(), outcome)
     return cases
 
 
 def config_cases():
-    cases = {f"{p.parent.name}": p.read_bytes() for p in sorted(DATA.glob("*/config.json"))}
+    # A checkpoint's own config loads against the harness's checkpoint of its family
+    # (<model_type>_f32) only when that is the same checkpoint; the others name a tensor that does
+    # not fit.
+    cases = {}
+    for p in sorted(DATA.glob("*/config.json")):
+        model_type = json.loads(p.read_text())["model_type"]
+        fits = p.parent.name == f"{model_type}_f32"
+        cases[p.parent.name] = (p.read_bytes(), OK if fits else "tensor '")
     mamba = json.loads((DATA / "mamba_f32" / "config.json").read_text())
     llama = json.loads((DATA / "llama_f32" / "config.json").read_text())
     mistral = json.loads((DATA / "mistral_f32" / "config.json").read_text())
     samba = json.loads((DATA / "samba_f32" / "config.json").read_text())
+    no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
+    hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
     edge = {
-        "empty-object": {},
-        "not-object": [1],
-        "unknown-model-type": {"model_type": "gpt2"},
-        "model-type-not-string": {"model_type": 3},
-        "mamba-dt-rank-auto": {**mamba, "time_step_rank": "auto"},
-        "mamba-dt-rank-bad": {**mamba, "time_step_rank": "big"},
-        "mamba-huge-expand": {**mamba, "expand": 2**62},
-        "mamba-untied": {**mamba, "tie_word_embeddings": False},
-        "llama-no-head-dim": {k: v for k, v in llama.items() if k != "head_dim"},
-        "llama-huge-layers": {**llama, "num_hidden_layers": 2**62},
-        "llama-rope-scaling": {**llama, "rope_scaling": {"type": "linear", "factor": 2.0}},
-        "llama-float-size": {**llama, "hidden_size": 24.0},
-        "mistral-no-window": {**mistral, "sliding_window": None},
-        "mistral-window-1": {**mistral, "sliding_window": 1},
-        "samba-mb-1": {**samba, "mb_per_layer": 1},
-        "samba-mb-3": {**samba, "mb_per_layer": 3},
-        "samba-huge-heads": {**samba, "n_head": 2**40, "head_size": 2**40},
-        "samba-rotary-half": {**samba, "rotary_percentage": 0.5},
-        "samba-window-1": {**samba, "local_window": 1},
-        "samba-padded-smaller": {**samba, "padded_vocab_size": 10},
+        "empty-object": ({}, "'model_type' is missing"),
+        "not-object": ([1], "the config must be a JSON object"),
+        "unknown-model-type": ({"model_type": "gpt2"}, 'model_type "gpt2" is not supported'),
+        "model-type-not-string": ({"model_type": 3}, "'model_type' must be a string"),
+        "mamba-dt-rank-auto": ({**mamba, "time_step_rank": "auto"}, OK),
+        "mamba-dt-rank-bad": ({**mamba, "time_step_rank": "big"},
+                              "'time_step_rank' must be an integer or \"auto\""),
+        "mamba-huge-expand": ({**mamba, "expand": 2**62}, "'expand' must be <= 1073741824"),
+        "mamba-untied": ({**mamba, "tie_word_embeddings": False}, OK),
+        "llama-no-head-dim": (no_head_dim, OK),
+        "llama-huge-layers": ({**llama, "num_hidden_layers": 2**62},
+                              "'num_hidden_layers' must be <= 1073741824"),
+        "llama-rope-scaling": ({**llama, "rope_scaling": {"type": "linear", "factor": 2.0}},
+                               "'rope_scaling' is not supported yet"),
+        "llama-float-size": ({**llama, "hidden_size": 24.0}, "'hidden_size' must be an integer"),
+        "mistral-no-window": ({**mistral, "sliding_window": None}, OK),
+        "mistral-window-1": ({**mistral, "sliding_window": 1}, OK),
+        # samba_f32 has 4 lit-gpt layers, Mamba in 0 and 2: other orders miss tensors.
+        "samba-mb-1": ({**samba, "mb_per_layer": 1}, "tensor 'transformer.h.1.attn.in_proj"),
+        "samba-mb-3": ({**samba, "mb_per_layer": 3}, "tensor 'transformer.h.2.attn.proj"),
+        "samba-attn-pos": ({**samba, "attn_layer_pos": "[1, 3]"}, OK),
+        "samba-attn-pos-bad": ({**samba, "attn_layer_pos": "[1, 9]"},
+                               "'attn_layer_pos' holds 9, not a layer index in [0, 4)"),
+        "samba-gla": ({**samba, "gla_per_layer": 2}, "'gla_per_layer' > 0"),
+        "samba-hf-layout": (hf_samba, "none of the layouts samba reads"),
+        "samba-huge-heads": ({**samba, "n_head": 2**40, "head_size": 2**40},
+                             "'n_head' must be <= 1073741824"),
+        "samba-rotary-half": ({**samba, "rotary_percentage": 0.5},
+                              "rotary_dims must be even"),
+        "samba-window-1": ({**samba, "local_window": 1}, OK),
+        "samba-padded-smaller": ({**samba, "padded_vocab_size": 10},
+                                 "'padded_vocab_size' (10) is smaller than 'vocab_size'"),
     }
-    for name, cfg in edge.items():
-        cases[f"edge-{name}"] = json.dumps(cfg, indent=1).encode()
-    cases["edge-not-json"] = b'{"model_type": "samba",'
-    cases["edge-nan"] = b'{"model_type": "samba", "rope_base": NaN}'
+    for name, (cfg, outcome) in edge.items():
+        cases[f"edge-{name}"] = (json.dumps(cfg, indent=1).encode(), outcome)
+    cases["edge-not-json"] = (b'{"model_type": "samba",', "not valid JSON")
+    cases["edge-nan"] = (b'{"model_type": "samba", "rope_base": NaN}', "not valid JSON")
     return cases
 
 
@@ -165,8 +218,15 @@ def main():
         out = OUT / target
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        for name, data in cases.items():
+        expected = {}
+        for name, case in cases.items():
+            data, outcome = case if isinstance(case, tuple) else (case, None)
             (out / name).write_bytes(data)
+            expected[name] = outcome
+        if any(v is not None for v in expected.values()):
+            EXPECTED.mkdir(exist_ok=True)
+            (EXPECTED / f"{target}.json").write_text(
+                json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"{out.relative_to(ROOT)}: {len(cases)} inputs")
 
 

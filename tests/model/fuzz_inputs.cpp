@@ -1,7 +1,7 @@
 // The inputs of the fuzz targets (fuzz/), replayed through the same harness in the normal test
-// build (and so under the ASan + UBSan build of the suite too): every seed of fuzz/corpus/ ends in
-// success or samba::error, and every input that once crashed a target (fuzz/regressions/) now
-// ends in samba::error.
+// build (and so under the ASan + UBSan build of the suite too): every seed of fuzz/corpus/ ends as
+// fuzz/expected/ says (success, or samba::error with the message given there), and every input
+// that once crashed a target (fuzz/regressions/) now ends in samba::error.
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -33,16 +33,26 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   return out;
 }
 
+// Every seed ends as fuzz/expected/<target>.json says: "ok" (the harness gets through it) or a
+// piece of the samba::error message it must throw; a seed without an expectation is a failure.
 template <class Run>
 void replay(const std::string& target, Run run) {
   const auto seeds = files_in(fuzz_dir / "corpus" / target);
   CHECK(!seeds.empty());
+  std::ifstream expected_file(fuzz_dir / "expected" / (target + ".json"));
+  REQUIRE(expected_file.good());
+  const auto expected = nlohmann::json::parse(expected_file);
+  CHECK(expected.size() == seeds.size());
   for (const auto& file : seeds) {
+    const std::string name = file.filename().string();
     INFO("seed " << file.string());
+    REQUIRE(expected.contains(name));
+    const auto outcome = expected[name].get<std::string>();
     const auto bytes = read_bytes(file);
-    try {
-      run(bytes);
-    } catch (const samba::error&) {
+    if (outcome == "ok") {
+      CHECK_NOTHROW(run(bytes));
+    } else {
+      CHECK_THROWS_WITH(run(bytes), Catch::Contains(outcome));
     }
   }
   for (const auto& file : files_in(fuzz_dir / "regressions" / target)) {
