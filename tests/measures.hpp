@@ -1,13 +1,25 @@
-// Error measures shared by the CPU tests (support.hpp) and the CUDA tests (cuda/support.cuh):
-// plain C++, no Eigen, so nvcc-compiled tests use them too.
+// Error measures and random inputs shared by the CPU tests (support.hpp), the CUDA tests
+// (cuda/support.cuh) and the op harness (ops/harness.hpp): plain C++, no Eigen, so nvcc-compiled
+// tests use them too.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 
 #include <catch2/catch.hpp>
+#include <samba/core/random.hpp>
+#include <samba/core/tensor.hpp>
 
 namespace samba::test {
+
+// A [rows, cols] activation matrix of N(0, scale²) values.
+inline HostBuffer<float> random_activations(index_t rows, index_t cols, std::uint64_t seed,
+                                            float scale = 1.0f) {
+  HostBuffer<float> b(rows * cols);
+  Random rng(seed);
+  for (auto& v : b) v = scale * rng.normal();
+  return b;
+}
 
 // Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE) of two equally long
 // sequences of numbers (floats, or the references' doubles).

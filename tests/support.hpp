@@ -13,27 +13,12 @@
 
 namespace samba::test {
 
-// A [rows, cols] activation matrix of N(0, scale²) values.
-inline HostBuffer<float> random_activations(index_t rows, index_t cols, std::uint64_t seed,
-                                            float scale = 1.0f) {
-  HostBuffer<float> b(rows * cols);
-  Random rng(seed);
-  for (auto& v : b) v = scale * rng.normal();
-  return b;
-}
-
-// Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE).
+// Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE; measures.hpp) of a
+// view, whatever its strides.
 inline double rel_error(ConstMatrixView<float> got, const reference::Matrix& want) {
   REQUIRE(got.rows() == want.rows);
   REQUIRE(got.cols() == want.cols);
-  double num = 0.0, den = 0.0;
-  for (index_t r = 0; r < want.rows; ++r)
-    for (index_t c = 0; c < want.cols; ++c) {
-      const double d = static_cast<double>(got(r, c)) - want(r, c);
-      num += d * d;
-      den += want(r, c) * want(r, c);
-    }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  return rel_error_of(reference::Matrix::from(got).data, want.data);
 }
 
 inline double rel_error(ConstMatrixView<float> got, ConstMatrixView<float> want) {

@@ -39,13 +39,6 @@ inline bool bitwise_equal(const HostBuffer<float>& a, const HostBuffer<float>& b
          });
 }
 
-inline HostBuffer<float> random_activations(index_t rows, index_t cols, std::uint64_t seed) {
-  HostBuffer<float> b(rows * cols);
-  Random rng(seed);
-  for (auto& v : b) v = rng.normal();
-  return b;
-}
-
 // Tolerances of the relative error against the f64 reference: f32 weights run f32 arithmetic;
 // bf16/f16 weights are exact in the reference too, but prefill GEMMs round the activations to the
 // weight type for the tensor cores (8 or 11 significant bits).

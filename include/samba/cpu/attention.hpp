@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "samba/core/backend.hpp"
+#include "samba/core/math.hpp"
 #include "samba/cpu/batch.hpp"
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/linear.hpp"
@@ -30,8 +31,7 @@ inline void apply_rope(MatrixView<float> rows, index_t n_heads, index_t head_dim
   const index_t half = rotary_dims / 2;
   if (half == 0) return;
   std::vector<double> inv_freq(static_cast<std::size_t>(half));
-  for (index_t i = 0; i < half; ++i)
-    inv_freq[i] = std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(rotary_dims));
+  for (index_t i = 0; i < half; ++i) inv_freq[i] = math::rope_inv_freq(base, i, rotary_dims);
   std::vector<float> cs(static_cast<std::size_t>(2 * half));
   for (index_t t = 0; t < rows.rows(); ++t) {
     const double p = static_cast<double>(p0 + t);
@@ -152,7 +152,7 @@ struct AttentionKernel<cpu, W, Kind> {
     const index_t needed = std::min(s.max_rows, s.position + T);
     if (s.capacity < needed) {
       // Before the ring is full, row p holds position p, so growing is a plain copy.
-      const index_t cap = std::min(s.max_rows, std::max({needed, 2 * s.capacity, index_t{16}}));
+      const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
       HostBuffer<float> nk(cap * kvd), nv(cap * kvd);
       std::copy_n(s.k.data(), s.capacity * kvd, nk.data());
       std::copy_n(s.v.data(), s.capacity * kvd, nv.data());

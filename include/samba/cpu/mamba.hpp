@@ -138,7 +138,8 @@ struct MambaKernel<cpu, W> {
       causal_conv_silu(layer, st, u.slice(r0, len), uc.view<2>({T, di}).slice(r0, len));
     });
 
-    // (δ, B, C) = x_proj · u';  Δ = softplus(dt_proj · δ + dt_bias)
+    // xdbl = (δ, B, C) = x_proj · u';  delta = Δ = softplus(dt + dt_bias), dt = dt_proj · δ (the
+    // CUDA kernel fuses the bias and softplus into its scan and so keeps dt)
     const index_t xw = r + 2 * n;
     HostBuffer<float> xdbl(T * xw), delta(T * di);
     cpu_detail::linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj,
@@ -175,13 +176,14 @@ struct MambaKernel<cpu, W> {
       float* o = out.row(t);
       for (index_t ch = 0; ch < di; ++ch) {
         float acc = cb[ch];
-        for (index_t k = 0; k < K; ++k) acc += cw[ch * K + k] * input(t - (K - 1) + k, ch);
+        for (index_t k = 0; k < K; ++k)
+          acc += cw[ch * K + k] * input(math::conv_source(t, k, K), ch);
         o[ch] = cpu_detail::silu(acc);
       }
     }
     // New history: the last K − 1 inputs of (old history, chunk), oldest first.
     for (index_t j = 0; j < K - 1; ++j) {
-      const index_t s = T - (K - 1) + j;  // relative time of history row j
+      const index_t s = math::conv_state_source(j, T, K);  // relative time of history row j
       if (s < 0) {
         std::copy_n(hist + (K - 1 + s) * di, di,
                     hist + j * di);  // from row T + j > j: rows only move up

@@ -1,19 +1,13 @@
-// Scalar activation functions shared by the CPU kernels (f32).
+// The scalar activations of the CPU kernels: those of core/math.hpp, which every backend and the
+// references share.
 #pragma once
 
-#include <cmath>
+#include "samba/core/math.hpp"
 
 namespace samba::cpu_detail {
 
-inline float sigmoid(float a) {
-  return 1.0f / (1.0f + std::exp(-a));
-}
-inline float silu(float a) {
-  return a * sigmoid(a);
-}
-// PyTorch's softplus (beta 1, threshold 20): log(1 + e^a), and a itself above the threshold.
-inline float softplus(float a) {
-  return a > 20.0f ? a : std::log1p(std::exp(a));
-}
+using math::sigmoid;
+using math::silu;
+using math::softplus;
 
 }  // namespace samba::cpu_detail

@@ -27,7 +27,6 @@
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
 #include "samba/cuda/linear.cuh"
-#include "samba/cuda/tiling.hpp"
 #include "samba/layers/attention.hpp"
 
 namespace samba {
@@ -112,7 +111,7 @@ __global__ void __launch_bounds__(attn_threads)
     Qs[r * stride + d] = q;
   }
 
-  // Keys some row of the block sees, and this split's share of them (tiling.hpp).
+  // Keys some row of the block sees, and this split's share of them (core/math.hpp).
   const KeySpan keys =
       split_keys(block_keys(seq.pos0, tile0, attn_block_rows, rows, group, a.window), a.splits,
                  split, attn_block_keys);
@@ -339,8 +338,7 @@ struct AttentionKernel<cuda, W, Kind> {
       const AttentionConfig& c = layer.config();
       const index_t rd = c.resolved_rotary_dims();
       HostBuffer<double> f(std::max<index_t>(rd / 2, 1));
-      for (index_t i = 0; i < rd / 2; ++i)
-        f[i] = std::pow(c.rope_base, -2.0 * static_cast<double>(i) / static_cast<double>(rd));
+      for (index_t i = 0; i < rd / 2; ++i) f[i] = math::rope_inv_freq(c.rope_base, i, rd);
       inv_freq = std::make_shared<const DeviceBuffer<double>>(to_device(f));
     }
   };
@@ -428,7 +426,7 @@ struct AttentionKernel<cuda, W, Kind> {
     if (ctx.capturing())
       throw capture_conflict(detail::concat(
           Layer::name, ": the KV cache must grow, which cannot happen inside graph capture"));
-    const index_t cap = std::min(s.max_rows, std::max({needed, 2 * s.capacity, index_t{16}}));
+    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
     DeviceBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
     const std::size_t held = static_cast<std::size_t>(s.capacity * s.kv_dim) * sizeof(float);
     if (held > 0) {

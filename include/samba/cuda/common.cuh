@@ -20,10 +20,14 @@
 #include <string_view>
 
 #include "samba/core/dtype.hpp"
+#include "samba/core/math.hpp"
 #include "samba/core/tensor.hpp"
 #include "samba/cuda/buffer.cuh"
 
 namespace samba::cuda_detail {
+
+// silu, softplus, the index math of the kernels (conv_source, block_keys, ...): core/math.hpp.
+using namespace samba::math;
 
 // --- storage types on the device ---------------------------------------------------------------
 
@@ -161,13 +165,6 @@ __device__ __forceinline__ float warp_max(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
-}
-__device__ __forceinline__ float silu(float a) {
-  return a / (1.0f + expf(-a));
-}
-// PyTorch's softplus with threshold 20.
-__device__ __forceinline__ float softplus(float a) {
-  return a > 20.0f ? a : log1pf(expf(a));
 }
 
 inline unsigned blocks_for(index_t n, int per_block) {

@@ -23,7 +23,6 @@
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
 #include "samba/cuda/linear.cuh"
-#include "samba/cuda/tiling.hpp"
 #include "samba/layers/mamba.hpp"
 
 namespace samba {
@@ -146,7 +145,7 @@ inline constexpr int scan_threads = 128, scan_items = 2, scan_chunk = scan_threa
 inline constexpr int scan_channels = 8;
 inline constexpr int scan_tile_stride = scan_channels + 1;  // padding: fewer bank conflicts
 
-// The recurrence's pairs and their composition: tiling.hpp.
+// The recurrence's pairs and their composition: core/math.hpp.
 struct ScanPairOp {
   __device__ ScanPair operator()(const ScanPair& l, const ScanPair& r) const {
     return compose(l, r);
@@ -366,13 +365,14 @@ struct MambaKernel<cuda, W> {
       }
     });
 
-    // δ, B, C; then Δ before its bias and softplus (both fused into the scan).
-    DeviceBuffer<float> dbc(T * (r + 2 * n), DeviceBuffer<float>::uninitialized);
-    const MatrixView<float> dbc_view = dbc.view<2>({T, r + 2 * n});
-    linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj, dbc_view, ctx);
+    // xdbl = (δ, B, C) = x_proj · u'; dt = dt_proj · δ, before its bias and softplus (both fused
+    // into the scan, which forms Δ = softplus(dt + dt_bias)).
+    DeviceBuffer<float> xdbl(T * (r + 2 * n), DeviceBuffer<float>::uninitialized);
+    linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj, xdbl.view<2>({T, r + 2 * n}),
+           ctx);
     DeviceBuffer<float> dt(T * di, DeviceBuffer<float>::uninitialized);
-    linear(ConstMatrixView<float>(MatrixView<float>(dbc.data(), {T, r}, {r + 2 * n, 1})), w.dt_proj,
-           dt.view<2>({T, di}), ctx);
+    linear(ConstMatrixView<float>(MatrixView<float>(xdbl.data(), {T, r}, {r + 2 * n, 1})),
+           w.dt_proj, dt.view<2>({T, di}), ctx);
 
     DeviceBuffer<float> ys(T * di, DeviceBuffer<float>::uninitialized);
     ScanArgs args;
@@ -380,7 +380,7 @@ struct MambaKernel<cuda, W> {
     args.dt = dt.data();
     args.dt_bias = w.dt_bias.data();
     args.A = w.A.data();
-    args.B = dbc.data() + r;
+    args.B = xdbl.data() + r;
     args.ld_bc = r + 2 * n;
     args.D = w.D.data();
     args.z = xz.data() + di;

@@ -101,7 +101,8 @@ struct AttentionWeights {
 template <class B, StorageType W, AttentionKind Kind>
 struct AttentionKernel {
   static_assert(detail::dependent_false<B>,
-                "Attention: no kernel for this backend (include samba/samba.hpp)");
+                "Attention: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
 template <class B, StorageType W, AttentionKind Kind>

@@ -101,7 +101,8 @@ struct MambaWeights {
 template <class B, StorageType W>
 struct MambaKernel {
   static_assert(detail::dependent_false<B>,
-                "MambaLayer: no kernel for this backend (include samba/samba.hpp)");
+                "MambaLayer: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
 template <class B = cpu, StorageType W = float>

@@ -45,7 +45,8 @@ struct RMSNormWeights {
 template <class B>
 struct RMSNormKernel {
   static_assert(detail::dependent_false<B>,
-                "RMSNorm: no kernel for this backend (include samba/samba.hpp)");
+                "RMSNorm: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
 template <class B = cpu>

@@ -45,7 +45,8 @@ struct SwiGLUWeights {
 template <class B, StorageType W>
 struct SwiGLUKernel {
   static_assert(detail::dependent_false<B>,
-                "SwiGLU: no kernel for this backend (include samba/samba.hpp)");
+                "SwiGLU: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
 template <class B = cpu, StorageType W = float>

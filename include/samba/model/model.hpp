@@ -24,7 +24,8 @@ enum class LogitsFor { every_token, last_token };
 template <class B, StorageType W>
 struct ModelKernel {
   static_assert(detail::dependent_false<B>,
-                "Model: no kernel for this backend (include samba/samba.hpp)");
+                "Model: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
 template <class Stack, StorageType W = float>

@@ -17,8 +17,7 @@ inline void rope(Matrix& m, index_t n_heads, index_t head_dim, index_t rotary_di
   for (index_t t = 0; t < m.rows; ++t)
     for (index_t h = 0; h < n_heads; ++h)
       for (index_t i = 0; i < half; ++i) {
-        const double theta =
-            static_cast<double>(t) * std::pow(base, -2.0 * i / static_cast<double>(rotary_dims));
+        const double theta = static_cast<double>(t) * math::rope_inv_freq(base, i, rotary_dims);
         const double a = m(t, h * head_dim + i), b = m(t, h * head_dim + i + half);
         m(t, h * head_dim + i) = a * std::cos(theta) - b * std::sin(theta);
         m(t, h * head_dim + i + half) = b * std::cos(theta) + a * std::sin(theta);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "samba/core/dtype.hpp"
+#include "samba/core/math.hpp"
 #include "samba/core/tensor.hpp"
 
 namespace samba::reference {
@@ -58,14 +59,9 @@ Matrix linear(const Matrix& x, const Tensor<W>& w) {
   return y;
 }
 
-inline double sigmoid(double a) {
-  return 1.0 / (1.0 + std::exp(-a));
-}
-inline double silu(double a) {
-  return a * sigmoid(a);
-}
-inline double softplus(double a) {
-  return a > 20.0 ? a : std::log1p(std::exp(a));
-}
+// In double: core/math.hpp's, as every backend computes them.
+using math::sigmoid;
+using math::silu;
+using math::softplus;
 
 }  // namespace samba::reference

@@ -19,7 +19,8 @@ namespace samba {
 template <class B>
 struct PreNormKernel {
   static_assert(detail::dependent_false<B>,
-                "PreNorm: no kernel for this backend (include samba/samba.hpp)");
+                "PreNorm: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
 template <Layer L>

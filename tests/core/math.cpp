@@ -1,19 +1,46 @@
-// The CUDA kernels' decomposition replayed on the host (part of samba_tests, so it runs in CI
-// without a GPU): the same index math and algebra (samba/cuda/tiling.hpp) that the kernels
-// compile, driven by host loops shaped like the kernels' — query tiles × key splits × key tiles
-// with an online softmax and the merge of the splits; the chunked selective scan with its carry;
-// the chunked causal conv with its in-place state update — against direct computations.
+// core/math.hpp: the activations, RoPE frequencies and cache growth every backend shares; and the
+// CUDA kernels' decomposition replayed on the host (part of samba_tests, so it runs in CI without
+// a GPU): the same index math and algebra that the kernels compile, driven by host loops shaped
+// like the kernels' — query tiles × key splits × key tiles with an online softmax and the merge of
+// the splits; the chunked selective scan with its carry; the chunked causal conv with its in-place
+// state update — against direct computations.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include <samba/core/math.hpp>
 #include <samba/core/random.hpp>
-#include <samba/cuda/tiling.hpp>
 
-namespace samba::cuda_detail {
+namespace samba::math {
 namespace {
+
+TEST_CASE("shared activations, RoPE frequencies and KV-cache growth", "[core][math]") {
+  for (const double a : {-30.0, -3.5, -1e-3, 0.0, 0.25, 7.0, 19.9, 20.5, 80.0}) {
+    CAPTURE(a);
+    const double s = 1.0 / (1.0 + std::exp(-a));
+    CHECK(sigmoid(a) == Approx(s).epsilon(1e-15));
+    CHECK(silu(a) == Approx(a * s).epsilon(1e-15).margin(1e-300));
+    // PyTorch's softplus: log(1 + e^a), the identity above 20.
+    if (a > 20.0) {
+      CHECK(softplus(a) == a);
+    } else {
+      CHECK(softplus(a) == Approx(std::log1p(std::exp(a))).epsilon(1e-15));
+    }
+    const auto f = static_cast<float>(a);
+    CHECK(silu(f) == Approx(a * s).epsilon(1e-6).margin(1e-30));
+    CHECK(softplus(f) == Approx(a > 20.0 ? a : std::log1p(std::exp(a))).epsilon(1e-6));
+  }
+  CHECK(rope_inv_freq(10000.0, 0, 64) == 1.0);
+  CHECK(rope_inv_freq(10000.0, 16, 64) == Approx(0.01).epsilon(1e-15));  // 10000^(−1/2)
+  // Doubling, at least 16 rows, never past the window.
+  CHECK(grown_capacity(0, 1, 2048) == 16);
+  CHECK(grown_capacity(16, 17, 2048) == 32);
+  CHECK(grown_capacity(16, 100, 2048) == 100);
+  CHECK(grown_capacity(1024, 1500, 2048) == 2048);
+  CHECK(grown_capacity(0, 5, 6) == 6);
+}
 
 constexpr int block_rows = 32,
               tile_keys = 32;  // attention_kernel's attn_block_rows, attn_block_keys
@@ -260,4 +287,4 @@ TEST_CASE("conv tiling: chunks reading and updating the state == the whole seque
 }
 
 }  // namespace
-}  // namespace samba::cuda_detail
+}  // namespace samba::math

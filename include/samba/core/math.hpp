@@ -1,11 +1,14 @@
-// The index math and small algebra of the CUDA kernels, as plain C++ that nvcc compiles into the
-// kernels and the host compiler compiles into the CPU test suite (tests/cuda/tiling.cpp), which
-// replays the kernels' decomposition — key ranges, splits, masks, online softmax, chunked scan — on
-// the host against the references. No CUDA syntax here.
+// The small math and index algebra that every backend and the references share, written once:
+// activations (silu, softplus as PyTorch defines them), RoPE frequencies, KV-cache growth, the
+// causal conv's indices, the sliding window's key ranges and the online softmax step, the scan's
+// pair algebra. Plain C++ (templates over float and double) that nvcc compiles into the CUDA
+// kernels (SAMBA_HOST_DEVICE) and the host compiler into the CPU kernels, the references and the
+// tests that replay the CUDA kernels' decomposition on the host (tests/core/math.cpp).
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #if defined(__CUDACC__)
 #define SAMBA_HOST_DEVICE __host__ __device__
@@ -13,7 +16,53 @@
 #define SAMBA_HOST_DEVICE
 #endif
 
-namespace samba::cuda_detail {
+namespace samba::math {
+
+// --- activations ---------------------------------------------------------------------------------
+
+template <class T>
+SAMBA_HOST_DEVICE inline T exp_of(T a) {
+  if constexpr (std::is_same_v<T, float>) {
+    return expf(a);
+  } else {
+    return exp(a);
+  }
+}
+
+template <class T>
+SAMBA_HOST_DEVICE inline T sigmoid(T a) {
+  return T(1) / (T(1) + exp_of(-a));
+}
+// silu(a) = a · sigmoid(a)
+template <class T>
+SAMBA_HOST_DEVICE inline T silu(T a) {
+  return a / (T(1) + exp_of(-a));
+}
+// PyTorch's softplus (beta 1, threshold 20): log(1 + e^a), and a itself above the threshold.
+template <class T>
+SAMBA_HOST_DEVICE inline T softplus(T a) {
+  if constexpr (std::is_same_v<T, float>) {
+    return a > 20.0f ? a : log1pf(expf(a));
+  } else {
+    return a > 20.0 ? a : log1p(exp(a));
+  }
+}
+
+// --- RoPE ----------------------------------------------------------------------------------------
+
+// Rotate-half RoPE turns dims i and i + rotary_dims / 2 of a head by position · inv_freq(i), with
+// inv_freq(i) = base^(−2i / rotary_dims), in double (positions in the millions keep f32 accuracy).
+inline double rope_inv_freq(double base, long long i, long long rotary_dims) {
+  return std::pow(base, -2.0 * static_cast<double>(i) / static_cast<double>(rotary_dims));
+}
+
+// --- KV cache ------------------------------------------------------------------------------------
+
+// The rows a KV cache of `capacity` rows grows to so that `needed` rows fit: at least double (so
+// that growth is amortised), at least 16, at most max_rows (the window of a ring buffer).
+inline long long grown_capacity(long long capacity, long long needed, long long max_rows) {
+  return std::min(max_rows, std::max({needed, 2 * capacity, 16LL}));
+}
 
 // --- attention -----------------------------------------------------------------------------------
 
@@ -78,14 +127,16 @@ SAMBA_HOST_DEVICE inline ScanPair compose(const ScanPair& l, const ScanPair& r) 
 
 // Tap k of the conv at chunk step t reads input t − (d_conv − 1) + k: a row of the chunk when ≥ 0,
 // else row d_conv − 1 + (that) of the state, which holds the last d_conv − 1 inputs, oldest first.
-SAMBA_HOST_DEVICE inline int conv_source(int t, int k, int d_conv) {
+template <class I>
+SAMBA_HOST_DEVICE inline I conv_source(I t, I k, I d_conv) {
   return t - (d_conv - 1) + k;
 }
 
 // After a chunk of len ≥ 1 steps, state row j holds input len − (d_conv − 1) + j: a row of the
 // chunk when ≥ 0, else the old state's row len + j (≥ j: ascending j may update in place).
-SAMBA_HOST_DEVICE inline int conv_state_source(int j, int len, int d_conv) {
+template <class I>
+SAMBA_HOST_DEVICE inline I conv_state_source(I j, I len, I d_conv) {
   return len - (d_conv - 1) + j;
 }
 
-}  // namespace samba::cuda_detail
+}  // namespace samba::math

@@ -1,0 +1,219 @@
+// One op-test harness, in the manner of ggml's test-backend-ops: every (layer, shape) row below on
+// every backend this machine has, in every weight type the layer takes, against reference::forward
+// with one normalised error (the relative L2 error, √NMSE). Each case runs
+//
+//   whole     the T tokens in one call
+//   chunked   odd chunk sizes, empty chunks included, the state carried between calls
+//   step      one token per call (decode)
+//   batch     a ragged batch of sequences, one of them empty, in one forward_batch call
+//
+// and every run must match the reference of its own tokens within the backend's tolerance for the
+// weight type. A backend declares what it supports (Io::supports); an unsupported case must be
+// refused with a samba::error and is reported as skipped, never as passed.
+//
+// Adding a layer adds one row: a struct with a name, shapes, and make<B, W>(shape, rng).
+// Plain C++ over an Io type that moves data to and from the backend (tests/ops/cpu.cpp, and
+// tests/cuda/ops.cu with nvcc), so both backends run the same rows.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <samba/core/random.hpp>
+#include <samba/reference/stack.hpp>
+#include <samba/stack/presets.hpp>
+
+#include "measures.hpp"
+
+namespace samba::ops {
+
+inline AttentionConfig attention(index_t d, index_t heads, index_t kv_heads, index_t head_dim,
+                                 index_t window, index_t rotary_dims = -1) {
+  AttentionConfig c;
+  c.d_model = d;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.head_dim = head_dim;
+  c.window = window;
+  c.rotary_dims = rotary_dims;
+  c.rope_base = 500.0;
+  return c;
+}
+
+inline MambaConfig mamba(index_t d, index_t d_state, index_t d_conv, index_t dt_rank = 0) {
+  MambaConfig c;
+  c.d_model = d;
+  c.d_state = d_state;
+  c.d_conv = d_conv;
+  c.dt_rank = dt_rank;
+  return c;
+}
+
+// --- the rows ------------------------------------------------------------------------------------
+// shapes(): how many shapes the row has; make<B, W>(s, rng): the layer of shape s on backend B with
+// weight type W (rows whose layer has no weight type take W = float only: weight_types = 1).
+
+struct RMSNormRow {
+  static constexpr const char* name = "RMSNorm";
+  static constexpr int weight_types = 1;
+  static int shapes() { return 3; }
+  template <class B, StorageType>
+  static auto make(int s, Random& rng) {
+    const RMSNormConfig c{std::array<index_t, 3>{1, 5, 130}[s], 1e-5f};
+    return RMSNorm<B>(c, RMSNormWeights::random(c, rng));
+  }
+};
+
+struct SwiGLURow {
+  static constexpr const char* name = "SwiGLU";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 3; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const SwiGLUConfig c[] = {{8, 12}, {37, 77}, {64, 160}};
+    return SwiGLU<B, W>::random(c[s], rng);
+  }
+};
+
+struct MambaRow {
+  static constexpr const char* name = "MambaLayer";
+  static constexpr int weight_types = 3;
+  // The last shape is past what the CUDA kernels compile in (d_conv ≤ 8, d_state ≤ 64).
+  static int shapes() { return 5; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const MambaConfig c[] = {mamba(1, 1, 1), mamba(13, 7, 3), mamba(16, 16, 4, 3),
+                             mamba(9, 5, 2, 1), mamba(6, 70, 9)};
+    return MambaLayer<B, W>::random(c[s], rng);
+  }
+};
+
+struct SlidingWindowRow {
+  static constexpr const char* name = "SlidingWindowAttention";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 4; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const AttentionConfig c[] = {attention(16, 4, 2, 4, 5), attention(12, 3, 1, 8, 1, 4),
+                                 attention(7, 2, 2, 6, 3, 0), attention(32, 4, 4, 8, 64)};
+    return SlidingWindowAttention<B, W>::random(c[s], rng);
+  }
+};
+
+struct CausalAttentionRow {
+  static constexpr const char* name = "CausalAttention";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 2; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const AttentionConfig c[] = {attention(16, 4, 2, 4, 0), attention(10, 5, 1, 2, 0)};
+    return CausalAttention<B, W>::random(c[s], rng);
+  }
+};
+
+// A whole Samba stack, in the cyclic order and in an order of its own.
+struct SambaStackRow {
+  static constexpr const char* name = "Samba stack";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 2; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    using Stack = presets::Samba<B, W>;
+    ModelDims d;
+    d.d_model = 16;
+    d.n_blocks = 5;
+    d.n_heads = 4;
+    d.n_kv_heads = 2;
+    d.window = 4;
+    d.d_ff = 24;
+    d.d_state = 4;
+    auto config = make_config<Stack>(d);
+    if (s == 1) config.order = parse_order("AMFAM", "MFAG");
+    return Stack::random(config, rng.next());
+  }
+};
+
+using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
+                        SambaStackRow>;
+
+// --- the runs ------------------------------------------------------------------------------------
+
+inline std::vector<float> random_rows(index_t rows, index_t cols, std::uint64_t seed) {
+  const HostBuffer<float> b = test::random_activations(rows, cols, seed);
+  return {b.begin(), b.end()};
+}
+
+// The reference output of x [T, d] from a fresh state.
+template <class L>
+std::vector<float> reference_of(const L& layer, const std::vector<float>& x, index_t d) {
+  const auto T = static_cast<index_t>(x.size()) / d;
+  reference::Matrix m(T, d);
+  std::copy(x.begin(), x.end(), m.data.begin());
+  const reference::Matrix y = reference::forward(layer, m);
+  return {y.data.begin(), y.data.end()};
+}
+
+template <StorageType W>
+const char* weight_name() {
+  return std::is_same_v<W, float> ? "f32" : std::is_same_v<W, bf16> ? "bf16" : "f16";
+}
+
+// Io: the backend's name, tolerance<W>(), supports<L>(layer) (an empty string, or why not), and
+// chunked(layer, x, d, chunks) / batch(layer, x, d, lengths), which return y on the host.
+template <class Io, class Row, StorageType W>
+void run_row() {
+  using B = typename Io::backend;
+  for (int s = 0; s < Row::shapes(); ++s) {
+    Random rng(static_cast<std::uint64_t>(1000 * s + 17));
+    const auto layer = Row::template make<B, W>(s, rng);
+    const index_t d = layer.d_model();
+    const std::string why_not = Io::supports(layer);
+    const index_t T = 29;
+    const std::vector<float> x = random_rows(T, d, 5 + static_cast<std::uint64_t>(s));
+    INFO(Row::name << " on " << Io::name << ", " << weight_name<W>() << " weights, shape " << s
+                   << " (d_model " << d << ")");
+    if (!why_not.empty()) {
+      // Refused with an error, never run and passed.
+      CHECK_THROWS_AS(Io::chunked(layer, x, d, {T}), samba::error);
+      WARN("skipped: " << Row::name << " shape " << s << " on " << Io::name << ": " << why_not);
+      continue;
+    }
+    const double tol = Io::template tolerance<W>();
+    const std::vector<float> want = reference_of(layer, x, d);
+    CHECK(test::rel_error_of(Io::chunked(layer, x, d, {T}), want) <= tol);
+    CHECK(test::rel_error_of(Io::chunked(layer, x, d, {0, 3, 1, 0, 7, 2}), want) <= tol);
+    CHECK(test::rel_error_of(Io::chunked(layer, x, d, {1}), want) <= tol);
+    // A ragged batch: four sequences, one of them empty, each with its own reference.
+    const std::vector<index_t> lengths = {11, 0, 1, T - 12};
+    const std::vector<float> y = Io::batch(layer, x, d, lengths);
+    REQUIRE(y.size() == x.size());
+    std::size_t r0 = 0;
+    for (const index_t len : lengths) {
+      const auto n = static_cast<std::size_t>(len * d);
+      const std::vector<float> xs(x.begin() + static_cast<std::ptrdiff_t>(r0),
+                                  x.begin() + static_cast<std::ptrdiff_t>(r0 + n));
+      const std::vector<float> ys(y.begin() + static_cast<std::ptrdiff_t>(r0),
+                                  y.begin() + static_cast<std::ptrdiff_t>(r0 + n));
+      if (len > 0) CHECK(test::rel_error_of(ys, reference_of(layer, xs, d)) <= tol);
+      r0 += n;
+    }
+  }
+}
+
+// Row R in every weight type it takes, on the backend of Io.
+template <class Io, class R>
+void run_row_all_types() {
+  run_row<Io, R, float>();
+  if constexpr (R::weight_types > 1) {
+    run_row<Io, R, bf16>();
+    run_row<Io, R, f16>();
+  }
+}
+
+}  // namespace samba::ops
