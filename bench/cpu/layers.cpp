@@ -40,8 +40,8 @@ struct MambaParts {
 
   void scan() {
     for (auto& s : states)
-      Kernel::selective_scan(layer, s, uc.data(), delta.data(), xdbl.data() + r, xw, z(),
-                             out.data());
+      Kernel::scan_sequence(layer, s, uc.data(), delta.data(), xdbl.data() + r, xw, z(),
+                            out.data());
   }
   void conv() {
     for (auto& s : states) Kernel::causal_conv_silu(layer, s, u(), out.view<2>({T, di}));

@@ -220,8 +220,8 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
   const ConstMatrixView<float> z(xz.data() + d, {T, d}, {2 * d, 1});
   using Kernel = MambaKernel<cpu, float>;
   for (const auto& [t0, len] : {std::pair<index_t, index_t>{0, split}, {split, T - split}})
-    Kernel::selective_scan(layer, state, uc.data() + t0 * d, delta.data() + t0 * d,
-                           xdbl.data() + t0 * xw + r, xw, z.slice(t0, len), out.data() + t0 * d);
+    Kernel::scan_sequence(layer, state, uc.data() + t0 * d, delta.data() + t0 * d,
+                          xdbl.data() + t0 * xw + r, xw, z.slice(t0, len), out.data() + t0 * d);
 
   reference::Matrix want(T, d), want_h(d, n);
   const float* A = layer.A().data();

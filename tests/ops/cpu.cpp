@@ -24,16 +24,9 @@ struct CpuIo {
   static std::vector<float> chunked(const L& layer, const std::vector<float>& x, index_t d,
                                     const std::vector<index_t>& chunks) {
     const auto T = static_cast<index_t>(x.size()) / d;
-    std::vector<float> y(x.size());
-    auto state = layer.make_state();
-    index_t t = 0;
-    for (std::size_t i = 0; t < T; ++i) {
-      const index_t n = std::min(chunks[i % chunks.size()], T - t);
-      layer.forward(state, ConstMatrixView<float>(x.data() + t * d, {n, d}),
-                    MatrixView<float>(y.data() + t * d, {n, d}));
-      t += n;
-    }
-    return y;
+    const HostBuffer<float> y =
+        test::run_chunked(layer, ConstMatrixView<float>(x.data(), {T, d}), chunks);
+    return {y.begin(), y.end()};
   }
 
   // y of a ragged batch: sequence s owns the next lengths[s] rows, each from a fresh state.

@@ -20,6 +20,11 @@ struct cpu {
   static constexpr std::string_view name = "cpu";
   template <class T>
   using buffer = HostBuffer<T>;
+  // Scratch for a layer's pipeline: n elements, written before they are read.
+  template <class T>
+  static buffer<T> scratch(index_t n) {
+    return buffer<T>(n);
+  }
 };
 
 namespace detail {

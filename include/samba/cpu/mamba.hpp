@@ -1,6 +1,7 @@
-// MambaLayer on the CPU: projections through cpu_detail::linear, the causal conv as a plain loop
-// over the sequence, the selective scan in 8-channel blocks split over the threads (AVX2 where the
-// CPU has it: cpu/isa.hpp; the math is in layers/mamba.hpp).
+// MambaLayer's primitives on the CPU (the steps are MambaLayer::forward_batch's): projections
+// through cpu_detail::linear, the causal conv as a plain loop over the sequence, the selective scan
+// in 8-channel blocks split over the threads (AVX2 where the CPU has it: cpu/isa.hpp; the math is
+// in layers/mamba.hpp).
 #pragma once
 
 #include <algorithm>
@@ -22,11 +23,11 @@ namespace samba {
 namespace cpu_detail {
 
 // The selective scan's channel block, and the time steps it runs through every block before the
-// next steps (see MambaKernel<cpu, W>::selective_scan).
+// next steps (see MambaKernel<cpu, W>::scan_sequence).
 inline constexpr index_t scan_block = 8;
 inline constexpr index_t scan_time_chunk = 32;
 
-// What one block of the scan reads and writes (MambaKernel<cpu, W>::selective_scan).
+// What one block of the scan reads and writes (MambaKernel<cpu, W>::scan_sequence).
 struct ScanArgs {
   index_t T, di, n;
   const float *uc, *delta, *bc;
@@ -116,49 +117,41 @@ struct MambaKernel<cpu, W> {
   using Layer = MambaLayer<cpu, W>;
   using State = typename Layer::State;
 
-  static void forward(const Layer& layer, std::span<State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x,
-                      MatrixView<float> y) {
-    const index_t T = x.rows();
-    if (T == 0) return;
-    const auto& c = layer.config();
-    const auto& w = layer.weights();
-    const index_t di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank();
+  // Host memory and every size run on the CPU.
+  static void check(const Layer&, ConstMatrixView<float>, MatrixView<float>) {}
 
-    // (u, z) = in_proj · x
-    HostBuffer<float> xz(T * 2 * di);
-    auto xz_v = xz.view<2>({T, 2 * di});
-    cpu_detail::linear(x, w.in_proj, xz_v);
-    const ConstMatrixView<float> u(xz.data(), {T, di}, {2 * di, 1});
-    const ConstMatrixView<float> z(xz.data() + di, {T, di}, {2 * di, 1});
+  static void linear(const Layer& layer, Tensor<W> MambaWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    cpu_detail::linear(x, layer.weights().*weight, y);
+  }
 
-    // u' = silu(causal_conv(u)), each sequence continuing from its state's last inputs.
-    HostBuffer<float> uc(T * di);
+  static void conv_silu(const Layer& layer, std::span<State* const> states,
+                        std::span<const index_t> lengths, ConstMatrixView<float> u,
+                        MatrixView<float> out) {
     cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      causal_conv_silu(layer, st, u.slice(r0, len), uc.view<2>({T, di}).slice(r0, len));
+      causal_conv_silu(layer, st, u.slice(r0, len), out.slice(r0, len));
     });
+  }
 
-    // xdbl = (δ, B, C) = x_proj · u';  delta = Δ = softplus(dt + dt_bias), dt = dt_proj · δ (the
-    // CUDA kernel fuses the bias and softplus into its scan and so keeps dt)
-    const index_t xw = r + 2 * n;
-    HostBuffer<float> xdbl(T * xw), delta(T * di);
-    cpu_detail::linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj,
-                       xdbl.view<2>({T, xw}));
-    cpu_detail::linear(ConstMatrixView<float>(xdbl.data(), {T, r}, {xw, 1}), w.dt_proj,
-                       delta.view<2>({T, di}));
-    const float* dt_bias = w.dt_bias.data();
-    for (index_t t = 0; t < T; ++t)
-      for (index_t ch = 0; ch < di; ++ch)
-        delta[t * di + ch] = cpu_detail::softplus(delta[t * di + ch] + dt_bias[ch]);
-
-    // Selective scan per sequence, gated by silu(z).
-    HostBuffer<float> gated(T * di);
+  // Δ = softplus(dt + dt_bias) in a pass of its own (in dt's place), then each sequence's scan.
+  static void selective_scan(const Layer& layer, std::span<State* const> states,
+                             std::span<const index_t> lengths, const MambaScanInputs& in,
+                             MatrixView<float> y) {
+    const index_t T = in.u.rows(), di = layer.config().d_inner();
+    detail::check(in.u.stride(0) == di && in.dt.stride(0) == di && y.stride(0) == di &&
+                      in.u.stride(1) == 1 && in.dt.stride(1) == 1 && y.stride(1) == 1 &&
+                      in.bc.stride(1) == 1,
+                  "MambaKernel<cpu>::selective_scan: u', dt and y must be contiguous [T, d_inner]");
+    const float* dt_bias = layer.weights().dt_bias.data();
+    for (index_t t = 0; t < T; ++t) {
+      float* delta = in.dt.row(t);
+      for (index_t ch = 0; ch < di; ++ch) delta[ch] = cpu_detail::softplus(delta[ch] + dt_bias[ch]);
+    }
+    const index_t bc_stride = in.bc.stride(0);
     cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      selective_scan(layer, st, uc.data() + r0 * di, delta.data() + r0 * di,
-                     xdbl.data() + r0 * xw + r, xw, z.slice(r0, len), gated.data() + r0 * di);
+      scan_sequence(layer, st, in.u.row(r0), in.dt.row(r0), in.bc.data() + r0 * bc_stride,
+                    bc_stride, in.z.slice(r0, len), y.row(r0));
     });
-
-    cpu_detail::linear(ConstMatrixView<float>(gated.data(), {T, di}), w.out_proj, y);
   }
 
   // out[t, c] = silu(bias[c] + Σ_k w[c, k] · u[t − (K−1) + k, c]); inputs before the chunk come
@@ -206,9 +199,9 @@ struct MambaKernel<cpu, W> {
   // with the ISA of the program's flags).
   static constexpr index_t scan_block = cpu_detail::scan_block;
 
-  static void selective_scan(const Layer& layer, State& state, const float* uc, const float* delta,
-                             const float* bc, index_t bc_stride, ConstMatrixView<float> z,
-                             float* out) {
+  static void scan_sequence(const Layer& layer, State& state, const float* uc, const float* delta,
+                            const float* bc, index_t bc_stride, ConstMatrixView<float> z,
+                            float* out) {
     using cpu_detail::scan_time_chunk;
     const index_t T = z.rows(), di = layer.config().d_inner(), n = layer.config().d_state;
     const float* A = layer.A().data();

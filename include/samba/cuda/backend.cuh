@@ -22,6 +22,11 @@ struct cuda {
   static constexpr bool keeps_resident_weights = true;
   template <class T>
   using buffer = DeviceBuffer<T>;
+  // Scratch for a layer's pipeline: n elements, written before they are read (not cleared).
+  template <class T>
+  static buffer<T> scratch(index_t n) {
+    return buffer<T>(n, buffer<T>::uninitialized);
+  }
 };
 
 }  // namespace samba

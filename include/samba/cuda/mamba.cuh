@@ -1,5 +1,6 @@
-// MambaLayer on the GPU. Projections through cuda/linear.cuh (cuBLAS for prefill, the weight-
-// streaming GEMV for decode); the sequence mixer in three kernels per launch of up to 32 sequences:
+// MambaLayer's primitives on the GPU (the steps are MambaLayer::forward_batch's). Projections
+// through cuda/linear.cuh (cuBLAS for prefill, the weight-streaming GEMV for decode); the sequence
+// mixer in three kernels per launch of up to 32 sequences:
 //
 //   conv_silu_kernel     u' = silu(conv_bias + Σ_k conv_w[:, k] ⊙ u_{t−(d_conv−1)+k}), reading the
 //                        inputs before the chunk from the state (prefill and the one-token update
@@ -323,76 +324,96 @@ struct MambaKernel<cuda, W> {
     }
   };
 
-  // State is Layer::State (a template parameter: the layer is incomplete where this is read).
-  template <class State>
-  static void forward(const Layer& layer, std::span<State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x,
-                      MatrixView<float> y) {
+  // Device memory, and the sizes the kernels compile in.
+  static void check(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> y) {
     using namespace cuda_detail;
     check_device_views("MambaLayer", x, y);
     const MambaConfig& c = layer.config();
-    const index_t T = x.rows(), di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank();
     detail::check(c.d_conv <= mamba_max_conv, "MambaLayer on CUDA: d_conv up to ", mamba_max_conv,
                   " is compiled in, got ", c.d_conv);
-    detail::check(n <= mamba_max_d_state, "MambaLayer on CUDA: d_state up to ", mamba_max_d_state,
-                  " is compiled in, got ", n);
-    if (T == 0) return;
+    detail::check(c.d_state <= mamba_max_d_state, "MambaLayer on CUDA: d_state up to ",
+                  mamba_max_d_state, " is compiled in, got ", c.d_state);
+  }
+
+  // y = x · weightᵀ with the device copy of that weight.
+  static void linear(const Layer& layer, Tensor<W> MambaWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    const Resident& r = layer.resident();
+    const cuda_detail::DeviceMatrix<W>& m = weight == &MambaWeights<W>::in_proj   ? r.in_proj
+                                            : weight == &MambaWeights<W>::x_proj  ? r.x_proj
+                                            : weight == &MambaWeights<W>::dt_proj ? r.dt_proj
+                                                                                  : r.out_proj;
+    cuda_detail::linear(x, m, y, CudaContext::current());
+  }
+
+  // Causal conv + SiLU, then the conv states. State is Layer::State (a template parameter: the
+  // layer is incomplete where this is read).
+  template <class State>
+  static void conv_silu(const Layer& layer, std::span<State* const> states,
+                        std::span<const index_t> lengths, ConstMatrixView<float> u,
+                        MatrixView<float> out) {
+    using namespace cuda_detail;
+    const index_t di = layer.config().d_inner();
+    detail::check(
+        u.stride(1) == 1 && out.stride(0) == di && out.stride(1) == 1,
+        "MambaKernel<cuda>::conv_silu: u needs unit column stride, out [T, d_inner] rows");
     const Resident& w = layer.resident();
-    CudaContext& ctx = CudaContext::current();
-    const cudaStream_t stream = ctx.stream();
-    const int d_inner = to_int(di, "d_inner"), d_conv = static_cast<int>(c.d_conv);
+    const cudaStream_t stream = CudaContext::current().stream();
+    const int d_inner = to_int(di, "d_inner"), d_conv = static_cast<int>(layer.config().d_conv);
+    const long long ld_u = u.stride(0);
+    for_each_launch<MambaSeq>(
+        states, lengths, make_seq<State>, [&](const LaunchBatch<MambaSeq>& batch) {
+          const dim3 grid(blocks_for(di, conv_threads),
+                          std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
+          conv_silu_kernel<>
+              <<<grid, conv_threads, 0, stream>>>(batch, u.data(), ld_u, w.conv_weight.data(),
+                                                  w.conv_bias.data(), d_inner, d_conv, out.data());
+          check_launch("conv_silu_kernel");
+          if (d_conv > 1) {
+            conv_state_kernel<>
+                <<<dim3(blocks_for(di, conv_threads), batch.n), conv_threads, 0, stream>>>(
+                    batch, u.data(), ld_u, d_inner, d_conv);
+            check_launch("conv_state_kernel");
+          }
+        });
+  }
 
-    DeviceBuffer<float> xz(T * 2 * di, DeviceBuffer<float>::uninitialized);
-    linear(x, w.in_proj, xz.view<2>({T, 2 * di}), ctx);
-
-    // Causal conv + SiLU, then the conv states.
-    DeviceBuffer<float> uc(T * di, DeviceBuffer<float>::uninitialized);
-    const auto make = [](auto& s, int row0, int len) {
-      return MambaSeq{row0, len, s.conv.data(), s.ssm.data()};
-    };
-    for_each_launch<MambaSeq>(states, lengths, make, [&](const LaunchBatch<MambaSeq>& batch) {
-      const dim3 grid(blocks_for(di, conv_threads),
-                      std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
-      conv_silu_kernel<>
-          <<<grid, conv_threads, 0, stream>>>(batch, xz.data(), 2 * di, w.conv_weight.data(),
-                                              w.conv_bias.data(), d_inner, d_conv, uc.data());
-      check_launch("conv_silu_kernel");
-      if (d_conv > 1) {
-        conv_state_kernel<>
-            <<<dim3(blocks_for(di, conv_threads), batch.n), conv_threads, 0, stream>>>(
-                batch, xz.data(), 2 * di, d_inner, d_conv);
-        check_launch("conv_state_kernel");
-      }
-    });
-
-    // xdbl = (δ, B, C) = x_proj · u'; dt = dt_proj · δ, before its bias and softplus (both fused
-    // into the scan, which forms Δ = softplus(dt + dt_bias)).
-    DeviceBuffer<float> xdbl(T * (r + 2 * n), DeviceBuffer<float>::uninitialized);
-    linear(ConstMatrixView<float>(uc.view<2>({T, di})), w.x_proj, xdbl.view<2>({T, r + 2 * n}),
-           ctx);
-    DeviceBuffer<float> dt(T * di, DeviceBuffer<float>::uninitialized);
-    linear(ConstMatrixView<float>(MatrixView<float>(xdbl.data(), {T, r}, {r + 2 * n, 1})),
-           w.dt_proj, dt.view<2>({T, di}), ctx);
-
-    DeviceBuffer<float> ys(T * di, DeviceBuffer<float>::uninitialized);
+  // The scan forms Δ = softplus(dt + dt_bias) itself; dt is read, not overwritten.
+  template <class State>
+  static void selective_scan(const Layer& layer, std::span<State* const> states,
+                             std::span<const index_t> lengths, const MambaScanInputs& in,
+                             MatrixView<float> y) {
+    using namespace cuda_detail;
+    const index_t di = layer.config().d_inner();
+    detail::check(in.u.stride(0) == di && in.dt.stride(0) == di && y.stride(0) == di &&
+                      in.u.stride(1) == 1 && in.dt.stride(1) == 1 && y.stride(1) == 1 &&
+                      in.bc.stride(1) == 1 && in.z.stride(1) == 1,
+                  "MambaKernel<cuda>::selective_scan: u', dt and y must be [T, d_inner] rows");
+    const Resident& w = layer.resident();
     ScanArgs args;
-    args.u = uc.data();
-    args.dt = dt.data();
+    args.u = in.u.data();
+    args.dt = in.dt.data();
     args.dt_bias = w.dt_bias.data();
     args.A = w.A.data();
-    args.B = xdbl.data() + r;
-    args.ld_bc = r + 2 * n;
+    args.B = in.bc.data();
+    args.ld_bc = in.bc.stride(0);
     args.D = w.D.data();
-    args.z = xz.data() + di;
-    args.ld_z = 2 * di;
-    args.y = ys.data();
-    args.d_inner = d_inner;
-    args.d_state = static_cast<int>(n);
-    for_each_launch<MambaSeq>(states, lengths, make, [&](const LaunchBatch<MambaSeq>& batch) {
-      selective_scan(batch, args, stream);
-    });
+    args.z = in.z.data();
+    args.ld_z = in.z.stride(0);
+    args.y = y.data();
+    args.d_inner = to_int(di, "d_inner");
+    args.d_state = static_cast<int>(layer.config().d_state);
+    const cudaStream_t stream = CudaContext::current().stream();
+    for_each_launch<MambaSeq>(states, lengths, make_seq<State>,
+                              [&](const LaunchBatch<MambaSeq>& batch) {
+                                cuda_detail::selective_scan(batch, args, stream);
+                              });
+  }
 
-    linear(ConstMatrixView<float>(ys.view<2>({T, di})), w.out_proj, y, ctx);
+ private:
+  template <class State>
+  static cuda_detail::MambaSeq make_seq(State& s, int row0, int len) {
+    return cuda_detail::MambaSeq{row0, len, s.conv.data(), s.ssm.data()};
   }
 };
 

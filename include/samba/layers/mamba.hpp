@@ -98,6 +98,28 @@ struct MambaWeights {
   }
 };
 
+// What the selective scan reads: u' [T, d_inner], dt = dt_proj · δ [T, d_inner] (before its bias
+// and softplus; the scan may overwrite it), (B, C) [T, 2·d_state] (B in columns [0, d_state), C
+// after it) and z [T, d_inner]; rows of one batch, sequence after sequence.
+struct MambaScanInputs {
+  ConstMatrixView<float> u;
+  MatrixView<float> dt;
+  ConstMatrixView<float> bc;
+  ConstMatrixView<float> z;
+};
+
+// The primitives a backend supplies for MambaLayer (cpu/mamba.hpp, cuda/mamba.cuh). The layer's
+// forward_batch owns the steps and their scratch; each primitive knows only its own step:
+//   check(layer, x, y)            refuses what the backend cannot run (memory, compiled-in sizes)
+//   linear(layer, &MambaWeights<W>::proj, x, y)
+//                                 y = x · projᵀ with the layer's weight (the backend's copy of it)
+//   conv_silu(layer, states, lengths, u, out)
+//                                 out = silu(conv_bias + causal depthwise conv of u), each sequence
+//                                 continuing from its state's last inputs, which it then advances
+//   selective_scan(layer, states, lengths, MambaScanInputs, y)
+//                                 Δ = softplus(dt + dt_bias), h_t = exp(Δ A) ⊙ h_{t−1} + Δ B_t
+//                                 u'_t, y_t = (C_t · h_t + D ⊙ u'_t) ⊙ silu(z_t), each sequence
+//                                 from its state's h, which it then advances
 template <class B, StorageType W>
 struct MambaKernel {
   static_assert(detail::dependent_false<B>,
@@ -175,13 +197,38 @@ class MambaLayer {
   }
 
   // A ragged batch: sequence s owns the next lengths[s] rows of x and y (e.g. one token each for
-  // batched decode). Projections run over all rows at once; conv and scan per sequence.
+  // batched decode). Projections run over all rows at once; conv and scan per sequence. The steps
+  // are the equations at the top of this file; the backend's MambaKernel supplies each of them.
   void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
                      ConstMatrixView<float> x, MatrixView<float> y) const {
+    using K = MambaKernel<B, W>;
     detail::check_activations("MambaLayer", x, d_model(), y, d_model());
     detail::check_batch("MambaLayer", states, lengths, x.rows());
     for (State* s : states) check_state(*s);
-    MambaKernel<B, W>::forward(*this, states, lengths, x, y);
+    K::check(*this, x, y);
+    const index_t T = x.rows();
+    if (T == 0) return;
+    const index_t di = config_.d_inner(), n = config_.d_state, r = config_.resolved_dt_rank();
+    const index_t xw = r + 2 * n;
+    // Scratch, in the order of use: xz = (u, z); u' ; xdbl = (δ, B, C); dt; the gated scan output.
+    auto xz = B::template scratch<float>(T * 2 * di);
+    auto uc = B::template scratch<float>(T * di);
+    auto xdbl = B::template scratch<float>(T * xw);
+    auto dt = B::template scratch<float>(T * di);
+    auto gated = B::template scratch<float>(T * di);
+    const ConstMatrixView<float> u(xz.data(), {T, di}, {2 * di, 1});
+    const ConstMatrixView<float> z(xz.data() + di, {T, di}, {2 * di, 1});
+    const MatrixView<float> uc_v = uc.template view<2>({T, di});
+
+    K::linear(*this, &Weights::in_proj, x, xz.template view<2>({T, 2 * di}));
+    K::conv_silu(*this, states, lengths, u, uc_v);
+    K::linear(*this, &Weights::x_proj, uc_v, xdbl.template view<2>({T, xw}));
+    K::linear(*this, &Weights::dt_proj, ConstMatrixView<float>(xdbl.data(), {T, r}, {xw, 1}),
+              dt.template view<2>({T, di}));
+    const MambaScanInputs in{uc_v, dt.template view<2>({T, di}),
+                             ConstMatrixView<float>(xdbl.data() + r, {T, 2 * n}, {xw, 1}), z};
+    K::selective_scan(*this, states, lengths, in, gated.template view<2>({T, di}));
+    K::linear(*this, &Weights::out_proj, gated.template view<2>({T, di}), y);
   }
 
   void check_state(const State& s) const {
