@@ -1,5 +1,5 @@
-// Model on the CPU: embedding lookup, the stack, the final norm and the head over the rows that
-// need logits.
+// Model's primitives on the CPU (the steps are Model::forward_batch's): the embedding lookup,
+// row gathering and the head.
 #pragma once
 
 #include <algorithm>
@@ -15,36 +15,24 @@ namespace samba {
 template <StorageType W>
 struct ModelKernel<cpu, W> {
   template <class M>
-  static void forward(const M& model, std::span<typename M::State* const> states,
-                      std::span<const index_t> lengths, std::span<const std::int32_t> tokens,
-                      MatrixView<float> logits, LogitsFor which) {
-    const auto T = static_cast<index_t>(tokens.size());
+  static void embed(const M& model, std::span<const std::int32_t> tokens, MatrixView<float> x) {
     const index_t d = model.d_model();
-    HostBuffer<float> x(T * d), h(T * d);
     const W* table = model.embedding().data();
-    for (index_t t = 0; t < T; ++t) {
-      const W* row = table + static_cast<index_t>(tokens[static_cast<std::size_t>(t)]) * d;
-      std::transform(row, row + d, x.data() + t * d, [](W v) { return to_float(v); });
+    for (std::size_t t = 0; t < tokens.size(); ++t) {
+      const W* row = table + static_cast<index_t>(tokens[t]) * d;
+      std::transform(row, row + d, x.row(static_cast<index_t>(t)), [](W v) { return to_float(v); });
     }
-    model.stack().forward_batch(states, lengths, x.view<2>({T, d}), h.view<2>({T, d}));
+  }
 
-    // Rows that get logits: all of them, or each sequence's last.
-    HostBuffer<float> picked;
-    ConstMatrixView<float> sel = h.view<2>({T, d});
-    if (which == LogitsFor::last_token) {
-      const auto n = static_cast<index_t>(states.size());
-      picked = HostBuffer<float>(n * d);
-      index_t end = 0;
-      for (index_t s = 0; s < n; ++s) {
-        end += lengths[static_cast<std::size_t>(s)];
-        std::copy_n(h.data() + (end - 1) * d, d, picked.data() + s * d);
-      }
-      sel = picked.view<2>({n, d});
-    }
-    HostBuffer<float> normed(sel.rows() * d);
-    model.final_norm().forward(sel, normed.view<2>({sel.rows(), d}));
-    cpu_detail::linear(ConstMatrixView<float>(normed.view<2>({sel.rows(), d})), model.head(),
-                       logits);
+  static void gather_rows(ConstMatrixView<float> src, std::span<const index_t> rows,
+                          MatrixView<float> out) {
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(src.row(rows[i]), src.cols(), out.row(static_cast<index_t>(i)));
+  }
+
+  template <class M>
+  static void head(const M& model, ConstMatrixView<float> normed, MatrixView<float> logits) {
+    cpu_detail::linear(normed, model.head(), logits);
   }
 };
 

@@ -1,7 +1,7 @@
-// Model on the GPU: embedding lookup, the stack, the final norm and the head, on the device. The
-// interface is the LanguageModel's: token ids and logits in host memory (logits may also be device
-// memory), so Session, sampling and samba-cli's loop work unchanged; one forward call waits for
-// its logits.
+// Model's primitives on the GPU (the steps are Model::forward_batch's): the embedding lookup, row
+// gathering and the head, on the device. The interface is the LanguageModel's: token ids and logits
+// in host memory (logits may also be device memory), so Session, sampling and samba-cli's loop work
+// unchanged; one forward call waits for its logits.
 #pragma once
 
 #include <cstdint>
@@ -26,13 +26,14 @@ __global__ void gather_rows_kernel(const std::int32_t* __restrict__ rows, const 
   }
 }
 
+// out[i, :] = src[rows[i], :] for the n_rows device row indices in rows.
 template <class T>
-void gather_rows(const DeviceBuffer<std::int32_t>& rows, const T* src, index_t ld_src, index_t d,
-                 DeviceBuffer<float>& out, cudaStream_t stream) {
-  const long long n = static_cast<long long>(rows.size()) * d;
+void gather_rows(const std::int32_t* rows, index_t n_rows, const T* src, index_t ld_src, index_t d,
+                 float* out, cudaStream_t stream) {
+  const long long n = static_cast<long long>(n_rows) * d;
   if (n == 0) return;
-  gather_rows_kernel<T><<<elementwise_grid(n), 256, 0, stream>>>(
-      rows.data(), src, ld_src, to_int(d, "d_model"), n, out.data());
+  gather_rows_kernel<T>
+      <<<elementwise_grid(n), 256, 0, stream>>>(rows, src, ld_src, to_int(d, "d_model"), n, out);
   check_launch("gather_rows_kernel");
 }
 
@@ -50,49 +51,41 @@ struct ModelKernel<cuda, W> {
     }
   };
 
+  // Token ids were checked against the vocabulary by Model::forward_batch.
   template <class M>
-  static void forward(const M& model, std::span<typename M::State* const> states,
-                      std::span<const index_t> lengths, std::span<const std::int32_t> tokens,
-                      MatrixView<float> logits, LogitsFor which) {
-    using namespace cuda_detail;
+  static void embed(const M& model, std::span<const std::int32_t> tokens, MatrixView<float> x) {
     const auto T = static_cast<index_t>(tokens.size());
-    const index_t d = model.d_model(), n_logits = model.n_logits();
-    CudaContext& ctx = CudaContext::current();
-    const cudaStream_t stream = ctx.stream();
-    const Resident& w = model.resident();
-
-    // Token ids were checked against the vocabulary by Model::forward_batch.
+    const index_t d = model.d_model();
     const DeviceBuffer<std::int32_t> ids = to_device(tokens.data(), T);
-    DeviceBuffer<float> x(T * d, DeviceBuffer<float>::uninitialized);
-    DeviceBuffer<float> h(T * d, DeviceBuffer<float>::uninitialized);
-    gather_rows(ids, w.embedding.data(), d, d, x, stream);
-    model.stack().forward_batch(states, lengths, ConstMatrixView<float>(x.view<2>({T, d})),
-                                h.view<2>({T, d}));
+    cuda_detail::gather_rows(ids.data(), T, model.resident().embedding.data(), d, d, x.data(),
+                             CudaContext::current().stream());
+  }
 
-    // Rows that get logits: all of them, or each sequence's last.
-    DeviceBuffer<float> picked;
-    const DeviceBuffer<float>* sel = &h;
-    index_t rows = T;
-    if (which == LogitsFor::last_token) {
-      std::vector<std::int32_t> last;
-      index_t end = 0;
-      for (const index_t len : lengths) last.push_back(static_cast<std::int32_t>((end += len) - 1));
-      rows = static_cast<index_t>(last.size());
-      const DeviceBuffer<std::int32_t> last_rows = to_device(last.data(), rows);
-      picked = DeviceBuffer<float>(rows * d, DeviceBuffer<float>::uninitialized);
-      gather_rows(last_rows, h.data(), d, d, picked, stream);
-      sel = &picked;
-    }
-    DeviceBuffer<float> normed(rows * d, DeviceBuffer<float>::uninitialized);
-    model.final_norm().forward(sel->view<2>({rows, d}), normed.view<2>({rows, d}));
-    DeviceBuffer<float> out(rows * n_logits, DeviceBuffer<float>::uninitialized);
-    linear(ConstMatrixView<float>(normed.view<2>({rows, d})), w.head, out.view<2>({rows, n_logits}),
-           ctx);
+  static void gather_rows(ConstMatrixView<float> src, std::span<const index_t> rows,
+                          MatrixView<float> out) {
+    std::vector<std::int32_t> ids(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      ids[i] = cuda_detail::to_int(rows[i], "row index");
+    const auto n = static_cast<index_t>(ids.size());
+    const DeviceBuffer<std::int32_t> device_ids = to_device(ids.data(), n);
+    cuda_detail::gather_rows(device_ids.data(), n, src.data(), src.stride(0), src.cols(),
+                             out.data(), CudaContext::current().stream());
+  }
+
+  // The head into device scratch, then copied into the caller's logits (host or device memory);
+  // waits for the copy, so the logits are there when this returns.
+  template <class M>
+  static void head(const M& model, ConstMatrixView<float> normed, MatrixView<float> logits) {
+    using namespace cuda_detail;
+    const index_t rows = normed.rows(), n_logits = model.n_logits();
     if (rows == 0) return;
+    CudaContext& ctx = CudaContext::current();
+    DeviceBuffer<float> out(rows * n_logits, DeviceBuffer<float>::uninitialized);
+    linear(normed, model.resident().head, out.view<2>({rows, n_logits}), ctx);
     check_cuda(cudaMemcpy2DAsync(logits.data(), static_cast<std::size_t>(logits.stride(0)) * 4,
                                  out.data(), static_cast<std::size_t>(n_logits) * 4,
                                  static_cast<std::size_t>(n_logits) * 4,
-                                 static_cast<std::size_t>(rows), cudaMemcpyDefault, stream),
+                                 static_cast<std::size_t>(rows), cudaMemcpyDefault, ctx.stream()),
                "cudaMemcpy2DAsync (logits)");
     ctx.synchronize();
   }

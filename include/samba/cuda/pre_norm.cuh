@@ -1,10 +1,10 @@
-// PreNorm on the GPU: normalise into scratch, run the layer into y, add the residual in place.
+// PreNorm's primitives on the GPU (the steps are PreNorm::forward_batch's): the residual added in
+// place.
 #pragma once
 
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
 #include "samba/cuda/rmsnorm.cuh"
-#include "samba/stack/batch.hpp"
 #include "samba/stack/pre_norm.hpp"
 
 namespace samba {
@@ -25,24 +25,17 @@ __global__ void residual_add_kernel(const float* __restrict__ x, long long ldx, 
 
 template <>
 struct PreNormKernel<cuda> {
-  template <class Block>
-  static void forward(const Block& block, std::span<typename Block::State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x,
-                      MatrixView<float> y) {
+  static void check(ConstMatrixView<float> x, MatrixView<float> y) {
     cuda_detail::check_device_views("PreNorm", x, y);
-    const index_t T = x.rows(), d = block.d_model();
-    if (T == 0) {
-      forward_batch(block.layer(), states, lengths, x, y);
-      return;
-    }
-    DeviceBuffer<float> normed(T * d, DeviceBuffer<float>::uninitialized);
-    block.norm().forward(x, normed.view<2>({T, d}));
-    forward_batch(block.layer(), states, lengths, ConstMatrixView<float>(normed.view<2>({T, d})),
-                  y);
-    const long long n = static_cast<long long>(T) * d;
+  }
+
+  static void add_residual(ConstMatrixView<float> x, MatrixView<float> y) {
+    const long long n = static_cast<long long>(x.rows()) * x.cols();
+    if (n == 0) return;
     cuda_detail::residual_add_kernel<>
         <<<cuda_detail::elementwise_grid(n), 256, 0, CudaContext::current().stream()>>>(
-            x.data(), x.stride(0), y.data(), y.stride(0), cuda_detail::to_int(d, "d_model"), n);
+            x.data(), x.stride(0), y.data(), y.stride(0), cuda_detail::to_int(x.cols(), "d_model"),
+            n);
     cuda_detail::check_launch("residual_add_kernel");
   }
 };

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <utility>
+#include <vector>
 
 #include "samba/core/backend.hpp"
 #include "samba/core/tensor.hpp"
@@ -21,6 +22,12 @@ namespace samba {
 // Which positions get logits: every token of the batch, or only each sequence's last.
 enum class LogitsFor { every_token, last_token };
 
+// The primitives a backend supplies for Model (cpu/model.hpp, cuda/model.cuh); the steps are
+// Model::forward_batch's:
+//   embed(model, tokens, x)        x[t] = the embedding row of tokens[t], as f32
+//   gather_rows(src, rows, out)    out[i] = src[rows[i]]
+//   head(model, normed, logits)    logits = normed · headᵀ, into the caller's logits (host memory,
+//                                  or device memory on CUDA), complete when head returns
 template <class B, StorageType W>
 struct ModelKernel {
   static_assert(detail::dependent_false<B>,
@@ -104,7 +111,28 @@ class Model {
                       (rows == 0 || logits.stride(1) == 1),
                   "Model: logits buffer is ", logits.dyn_shape(), ", expected [", rows, ", ",
                   n_logits(), "] with contiguous rows");
-    ModelKernel<backend_type, W>::forward(*this, states, lengths, tokens, logits, which);
+    using K = ModelKernel<backend_type, W>;
+    const index_t d = d_model();
+    auto x = backend_type::template scratch<float>(T * d);
+    auto h = backend_type::template scratch<float>(T * d);
+    const MatrixView<float> h_v = h.template view<2>({T, d});
+    K::embed(*this, tokens, x.template view<2>({T, d}));
+    stack_.forward_batch(states, lengths, ConstMatrixView<float>(x.template view<2>({T, d})), h_v);
+    // The rows that get logits: every token's, or each sequence's last.
+    ConstMatrixView<float> selected = h_v;
+    auto picked =
+        backend_type::template scratch<float>(which == LogitsFor::last_token ? rows * d : 0);
+    if (which == LogitsFor::last_token) {
+      std::vector<index_t> last;
+      index_t end = 0;
+      for (const index_t len : lengths) last.push_back((end += len) - 1);
+      K::gather_rows(h_v, last, picked.template view<2>({rows, d}));
+      selected = picked.template view<2>({rows, d});
+    }
+    auto normed = backend_type::template scratch<float>(rows * d);
+    const MatrixView<float> normed_v = normed.template view<2>({rows, d});
+    if (rows > 0) final_norm_.forward(selected, normed_v);
+    K::head(*this, normed_v, logits);
   }
 
  private:

@@ -26,6 +26,10 @@ namespace samba {
 
 template <class... F>
 struct FamilyList {};
+namespace detail {
+template <class First, class... Rest>
+First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's first family
+}  // namespace detail
 
 using Families = FamilyList<MambaFamily, LlamaFamily, MistralFamily, SambaFamily>;
 
@@ -80,11 +84,11 @@ decltype(auto) with_family(const JsonConfig& cfg, F&& f) {
         supported_model_types(), ")");
   check(found >= 0, cfg.source(), ": model_type \"", type,
         "\": the config is in none of the layouts samba reads for it (", layouts, ")");
-  using Result = decltype(f(std::type_identity<MambaFamily>{}));
+  using Result = decltype(f(std::type_identity<decltype(first_family(Families{}))>{}));
   return [&]<class... Fam>(FamilyList<Fam...>) -> Result {
     int i = 0;
     std::optional<Result> out;
-    ((i++ == found ? (out.emplace(f(std::type_identity<Fam>{})), true) : false) || ...);
+    (void)((i++ == found ? (out.emplace(f(std::type_identity<Fam>{})), true) : false) || ...);
     return std::move(*out);
   }(Families{});
 }

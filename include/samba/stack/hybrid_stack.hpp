@@ -270,7 +270,7 @@ class HybridStack : detail::check_blocks<Blocks...> {
     const auto slot = static_cast<std::size_t>(order_[static_cast<std::size_t>(b)]);
     const auto i = static_cast<std::size_t>(index_of_[static_cast<std::size_t>(b)]);
     [&]<std::size_t... S>(std::index_sequence<S...>) {
-      ((slot == S ? (f.template operator()<S>(i), true) : false) || ...);
+      (void)((slot == S ? (f.template operator()<S>(i), true) : false) || ...);
     }
     (std::make_index_sequence<pattern_size>{});
   }

@@ -16,6 +16,9 @@
 
 namespace samba {
 
+// The primitives a backend supplies for PreNorm (cpu/pre_norm.hpp, cuda/pre_norm.cuh):
+//   check(x, y)          refuses activations the backend cannot read (e.g. host memory on CUDA)
+//   add_residual(x, y)   y += x
 template <class B>
 struct PreNormKernel {
   static_assert(detail::dependent_false<B>,
@@ -66,12 +69,20 @@ class PreNorm {
     detail::forward_one(*this, state, x, y);
   }
 
-  // A ragged batch (see stack/batch.hpp): the norm and the residual run over all rows at once.
+  // A ragged batch (see stack/batch.hpp): the norm and the residual run over all rows at once;
+  // y = x + layer(rmsnorm(x)).
   void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
                      ConstMatrixView<float> x, MatrixView<float> y) const {
+    using K = PreNormKernel<backend_type>;
     detail::check_activations("PreNorm", x, d_model(), y, d_model());
     detail::check_batch("PreNorm", states, lengths, x.rows());
-    PreNormKernel<backend_type>::forward(*this, states, lengths, x, y);
+    K::check(x, y);
+    const index_t T = x.rows(), d = d_model();
+    auto normed = backend_type::template scratch<float>(T * d);
+    const MatrixView<float> normed_v = normed.template view<2>({T, d});
+    if (T > 0) norm_.forward(x, normed_v);
+    samba::forward_batch(layer_, states, lengths, ConstMatrixView<float>(normed_v), y);
+    if (T > 0) K::add_residual(x, y);
   }
 
  private:
