@@ -191,6 +191,19 @@ TEST_CASE("CUDA graph decoder: caches that grow, splits that start, a Llama stac
   CHECK(std::get<0>(run.graphed.blocks)[0].capacity == std::get<0>(run.eager.blocks)[0].capacity);
 }
 
+TEST_CASE("CUDA graph decoder follows a stack's own block order", "[cuda][graph][order]") {
+  // Attention blocks where the cyclic order has Mamba and MLP blocks: the decoder reserves the KV
+  // caches of the blocks the order has, whatever their slot.
+  using S = presets::Samba<cuda>;
+  auto config = make_config<S>(tiny_dims(6));
+  config.order = parse_order("AAMFAF", "MFAG");
+  const auto stack = S::random(config, 8);
+  const auto run = decode_eager_and_graphed(stack, 10, 20, 12, [](index_t) {});
+  CHECK(run.steps == 20);
+  CHECK(std::get<2>(run.graphed.blocks).size() == 3);
+  CHECK(std::get<2>(run.graphed.blocks)[2].capacity == std::get<2>(run.eager.blocks)[2].capacity);
+}
+
 TEST_CASE("CUDA DeviceBuffer round trips and deep copies", "[cuda][buffer]") {
   const auto host = test::random_activations(3, 5, 1);
   const DeviceBuffer<float> a = to_device(host);
