@@ -210,7 +210,7 @@ class MambaLayer {
     if (T == 0) return;
     const index_t di = config_.d_inner(), n = config_.d_state, r = config_.resolved_dt_rank();
     const index_t xw = r + 2 * n;
-    // Scratch, in the order of use: xz = (u, z); u' ; xdbl = (δ, B, C); dt; the gated scan output.
+    // Scratch, in the order of use: xz = (u, z); u'; xdbl = (δ, B, C); dt; the gated scan output.
     auto xz = B::template scratch<float>(T * 2 * di);
     auto uc = B::template scratch<float>(T * di);
     auto xdbl = B::template scratch<float>(T * xw);
