@@ -3,8 +3,10 @@
 // tests use them too.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <samba/core/random.hpp>
@@ -19,6 +21,22 @@ inline HostBuffer<float> random_activations(index_t rows, index_t cols, std::uin
   Random rng(seed);
   for (auto& v : b) v = scale * rng.normal();
   return b;
+}
+
+// Runs `layer` over x [T, d] (in the memory of the layer's backend) split into chunks of the given
+// sizes (cycled), from a fresh state; y comes back in a buffer of the layer's backend.
+template <class L>
+auto run_chunked(const L& layer, ConstMatrixView<float> x, const std::vector<index_t>& chunks) {
+  const index_t T = x.rows(), d = x.cols();
+  typename L::backend_type::template buffer<float> y(T * d);
+  auto state = layer.make_state();
+  index_t t = 0;
+  for (std::size_t i = 0; t < T; ++i) {
+    const index_t n = std::min(chunks[i % chunks.size()], T - t);
+    layer.forward(state, x.slice(t, n), y.template view<2>({T, d}).slice(t, n));
+    t += n;
+  }
+  return y;
 }
 
 // Relative L2 error ‖got − want‖ / ‖want‖ (the square root of ggml's NMSE) of two equally long

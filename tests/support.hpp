@@ -50,20 +50,4 @@ inline std::vector<cpu_detail::Isa> cpu_isas() {
   return isas;
 }
 
-// Runs `layer` over x [T, d] split into chunks of the given sizes (cycled), from a fresh state.
-template <class L>
-HostBuffer<float> run_chunked(const L& layer, ConstMatrixView<float> x,
-                              const std::vector<index_t>& chunks) {
-  const index_t T = x.rows(), d = x.cols();
-  HostBuffer<float> y(T * d);
-  auto state = layer.make_state();
-  index_t t = 0;
-  for (std::size_t i = 0; t < T; ++i) {
-    const index_t n = std::min(chunks[i % chunks.size()], T - t);
-    layer.forward(state, x.slice(t, n), y.view<2>({T, d}).slice(t, n));
-    t += n;
-  }
-  return y;
-}
-
 }  // namespace samba::test

@@ -47,22 +47,13 @@ inline constexpr double tolerance_v = std::is_same_v<W, float>  ? 2e-5
                                       : std::is_same_v<W, bf16> ? 2e-2
                                                                 : 4e-3;
 
-// Runs `layer` on the device over x [T, d] in chunks of the given sizes (cycled), from a fresh
-// state, and returns y on the host.
+// Runs `layer` on the device over x [T, d] (host memory, copied to the device) in chunks of the
+// given sizes (cycled), from a fresh state (measures.hpp), and returns y on the host.
 template <class L>
 HostBuffer<float> run_chunked(const L& layer, const HostBuffer<float>& x, index_t d,
                               const std::vector<index_t>& chunks) {
-  const index_t T = x.size() / d;
   const DeviceBuffer<float> dx = to_device(x);
-  DeviceBuffer<float> dy(T * d);
-  auto state = layer.make_state();
-  index_t t = 0;
-  for (std::size_t i = 0; t < T; ++i) {
-    const index_t n = std::min(chunks[i % chunks.size()], T - t);
-    layer.forward(state, dx.view<2>({T, d}).slice(t, n), dy.view<2>({T, d}).slice(t, n));
-    t += n;
-  }
-  return to_host(dy);
+  return to_host(run_chunked(layer, ConstMatrixView<float>(dx.view<2>({x.size() / d, d})), chunks));
 }
 
 template <class L>

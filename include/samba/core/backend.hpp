@@ -46,6 +46,18 @@ requires(B::keeps_resident_weights) struct resident_of<B, Kernel> {
 template <class B, class Kernel>
 using resident_t = typename resident_of<B, Kernel>::type;
 
+// Scratch for a layer's pipeline on backend B: n elements that are written before they are read,
+// from B::scratch<T>(n) where the backend has one (samba::cuda leaves them uninitialised), else a
+// plain B::buffer<T>(n), so a backend policy needs no more than its buffer type.
+template <class T, class B>
+auto scratch(index_t n) {
+  if constexpr (requires { B::template scratch<T>(n); }) {
+    return B::template scratch<T>(n);
+  } else {
+    return typename B::template buffer<T>(n);
+  }
+}
+
 // Builds a layer's Resident once its weights are checked.
 template <class Resident, class Layer>
 Resident make_resident(const Layer& layer) {

@@ -211,11 +211,11 @@ class MambaLayer {
     const index_t di = config_.d_inner(), n = config_.d_state, r = config_.resolved_dt_rank();
     const index_t xw = r + 2 * n;
     // Scratch, in the order of use: xz = (u, z); u'; xdbl = (δ, B, C); dt; the gated scan output.
-    auto xz = B::template scratch<float>(T * 2 * di);
-    auto uc = B::template scratch<float>(T * di);
-    auto xdbl = B::template scratch<float>(T * xw);
-    auto dt = B::template scratch<float>(T * di);
-    auto gated = B::template scratch<float>(T * di);
+    auto xz = detail::scratch<float, B>(T * 2 * di);
+    auto uc = detail::scratch<float, B>(T * di);
+    auto xdbl = detail::scratch<float, B>(T * xw);
+    auto dt = detail::scratch<float, B>(T * di);
+    auto gated = detail::scratch<float, B>(T * di);
     const ConstMatrixView<float> u(xz.data(), {T, di}, {2 * di, 1});
     const ConstMatrixView<float> z(xz.data() + di, {T, di}, {2 * di, 1});
     const MatrixView<float> uc_v = uc.template view<2>({T, di});

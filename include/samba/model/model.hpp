@@ -113,15 +113,15 @@ class Model {
                   n_logits(), "] with contiguous rows");
     using K = ModelKernel<backend_type, W>;
     const index_t d = d_model();
-    auto x = backend_type::template scratch<float>(T * d);
-    auto h = backend_type::template scratch<float>(T * d);
+    auto x = detail::scratch<float, backend_type>(T * d);
+    auto h = detail::scratch<float, backend_type>(T * d);
     const MatrixView<float> h_v = h.template view<2>({T, d});
     K::embed(*this, tokens, x.template view<2>({T, d}));
     stack_.forward_batch(states, lengths, ConstMatrixView<float>(x.template view<2>({T, d})), h_v);
     // The rows that get logits: every token's, or each sequence's last.
     ConstMatrixView<float> selected = h_v;
     auto picked =
-        backend_type::template scratch<float>(which == LogitsFor::last_token ? rows * d : 0);
+        detail::scratch<float, backend_type>(which == LogitsFor::last_token ? rows * d : 0);
     if (which == LogitsFor::last_token) {
       std::vector<index_t> last;
       index_t end = 0;
@@ -129,7 +129,7 @@ class Model {
       K::gather_rows(h_v, last, picked.template view<2>({rows, d}));
       selected = picked.template view<2>({rows, d});
     }
-    auto normed = backend_type::template scratch<float>(rows * d);
+    auto normed = detail::scratch<float, backend_type>(rows * d);
     const MatrixView<float> normed_v = normed.template view<2>({rows, d});
     if (rows > 0) final_norm_.forward(selected, normed_v);
     K::head(*this, normed_v, logits);

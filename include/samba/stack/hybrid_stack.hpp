@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "samba/core/backend.hpp"
 #include "samba/core/concepts.hpp"
 #include "samba/core/random.hpp"
 #include "samba/layers/common.hpp"
@@ -227,8 +228,8 @@ class HybridStack : detail::check_blocks<Blocks...> {
     detail::check_batch("HybridStack", states, lengths, x.rows());
     for (const State* s : states) check_state(*s);
     const index_t T = x.rows();
-    using Buffer = typename backend_type::template buffer<float>;
-    Buffer ping(n_blocks_ > 1 ? T * d_model_ : 0), pong(n_blocks_ > 2 ? T * d_model_ : 0);
+    auto ping = detail::scratch<float, backend_type>(n_blocks_ > 1 ? T * d_model_ : 0);
+    auto pong = detail::scratch<float, backend_type>(n_blocks_ > 2 ? T * d_model_ : 0);
     ConstMatrixView<float> in = x;
     for (index_t b = 0; b < n_blocks_; ++b) {
       const MatrixView<float> out =

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "samba/core/backend.hpp"
 #include "samba/core/concepts.hpp"
 #include "samba/core/random.hpp"
 #include "samba/layers/rmsnorm.hpp"
@@ -78,7 +79,7 @@ class PreNorm {
     detail::check_batch("PreNorm", states, lengths, x.rows());
     K::check(x, y);
     const index_t T = x.rows(), d = d_model();
-    auto normed = backend_type::template scratch<float>(T * d);
+    auto normed = detail::scratch<float, backend_type>(T * d);
     const MatrixView<float> normed_v = normed.template view<2>({T, d});
     if (T > 0) norm_.forward(x, normed_v);
     samba::forward_batch(layer_, states, lengths, ConstMatrixView<float>(normed_v), y);
