@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <samba/reference/stack.hpp>
 #include <samba/samba.hpp>
+#include "configs.hpp"
 #include "measures.hpp"
 
 namespace samba::test {

@@ -6,20 +6,7 @@
 
 using namespace samba;
 
-namespace {
-AttentionConfig attn_config(index_t d_model, index_t n_heads, index_t n_kv_heads, index_t head_dim,
-                            index_t window, index_t rotary_dims = -1, double base = 10000.0) {
-  AttentionConfig c;
-  c.d_model = d_model;
-  c.n_heads = n_heads;
-  c.n_kv_heads = n_kv_heads;
-  c.head_dim = head_dim;
-  c.window = window;
-  c.rotary_dims = rotary_dims;
-  c.rope_base = base;
-  return c;
-}
-}  // namespace
+using test::attn_config;
 
 TEST_CASE("SlidingWindowAttention matches the reference on random shapes", "[layers][attention]") {
   const auto [d, nh, nkv, hd, rd] = GENERATE(table<index_t, index_t, index_t, index_t, index_t>(

@@ -2,18 +2,7 @@
 
 using namespace samba;
 
-namespace {
-MambaConfig small_mamba(index_t d_model, index_t d_state, index_t d_conv, index_t expand = 2,
-                        index_t dt_rank = 0) {
-  MambaConfig c;
-  c.d_model = d_model;
-  c.d_state = d_state;
-  c.d_conv = d_conv;
-  c.expand = expand;
-  c.dt_rank = dt_rank;
-  return c;
-}
-}  // namespace
+using test::small_mamba;
 
 TEST_CASE("MambaConfig defaults follow the paper", "[layers][mamba]") {
   MambaConfig c;

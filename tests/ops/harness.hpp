@@ -29,30 +29,15 @@
 #include <samba/reference/stack.hpp>
 #include <samba/stack/presets.hpp>
 
+#include "configs.hpp"
 #include "measures.hpp"
 
 namespace samba::ops {
 
+// Attention rows use RoPE base 500, as the random-shape attention test does.
 inline AttentionConfig attention(index_t d, index_t heads, index_t kv_heads, index_t head_dim,
                                  index_t window, index_t rotary_dims = -1) {
-  AttentionConfig c;
-  c.d_model = d;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.head_dim = head_dim;
-  c.window = window;
-  c.rotary_dims = rotary_dims;
-  c.rope_base = 500.0;
-  return c;
-}
-
-inline MambaConfig mamba(index_t d, index_t d_state, index_t d_conv, index_t dt_rank = 0) {
-  MambaConfig c;
-  c.d_model = d;
-  c.d_state = d_state;
-  c.d_conv = d_conv;
-  c.dt_rank = dt_rank;
-  return c;
+  return test::attn_config(d, heads, kv_heads, head_dim, window, rotary_dims, 500.0);
 }
 
 // --- the rows ------------------------------------------------------------------------------------
@@ -88,8 +73,10 @@ struct MambaRow {
   static int shapes() { return 5; }
   template <class B, StorageType W>
   static auto make(int s, Random& rng) {
-    const MambaConfig c[] = {mamba(1, 1, 1), mamba(13, 7, 3), mamba(16, 16, 4, 3),
-                             mamba(9, 5, 2, 1), mamba(6, 70, 9)};
+    using test::small_mamba;
+    const MambaConfig c[] = {small_mamba(1, 1, 1), small_mamba(13, 7, 3),
+                             small_mamba(16, 16, 4, 2, 3), small_mamba(9, 5, 2, 2, 1),
+                             small_mamba(6, 70, 9)};
     return MambaLayer<B, W>::random(c[s], rng);
   }
 };

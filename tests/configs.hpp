@@ -1,0 +1,35 @@
+// Layer configs from their sizes in one call, for the tests of every backend and the op harness
+// (plain C++, no Eigen, so nvcc-compiled tests use them too).
+#pragma once
+
+#include <samba/layers/attention.hpp>
+#include <samba/layers/mamba.hpp>
+
+namespace samba::test {
+
+inline AttentionConfig attn_config(index_t d_model, index_t n_heads, index_t n_kv_heads,
+                                   index_t head_dim, index_t window, index_t rotary_dims = -1,
+                                   double base = 10000.0) {
+  AttentionConfig c;
+  c.d_model = d_model;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.head_dim = head_dim;
+  c.window = window;
+  c.rotary_dims = rotary_dims;
+  c.rope_base = base;
+  return c;
+}
+
+inline MambaConfig small_mamba(index_t d_model, index_t d_state, index_t d_conv, index_t expand = 2,
+                               index_t dt_rank = 0) {
+  MambaConfig c;
+  c.d_model = d_model;
+  c.d_state = d_state;
+  c.d_conv = d_conv;
+  c.expand = expand;
+  c.dt_rank = dt_rank;
+  return c;
+}
+
+}  // namespace samba::test
