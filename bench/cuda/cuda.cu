@@ -259,7 +259,7 @@ void swa_alone(benchmark::State& st, index_t T) {
   const auto qkv = random_rows(T, qd + 2 * kvd, 5);
   DeviceBuffer<float> o(T * qd), k(16 * kvd), v(16 * kvd);
   cuda_detail::AttnArgs a;
-  a.qkv = const_cast<float*>(qkv.data());
+  a.qkv = qkv.data();
   a.ld_qkv = qd + 2 * kvd;
   a.out = o.data();
   a.n_heads = nh;

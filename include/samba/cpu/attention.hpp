@@ -1,8 +1,8 @@
-// Sliding-window and causal attention on the CPU.
+// Attention's primitives on the CPU (sliding-window and causal).
 //
 // A chunk of T tokens starting at absolute position p0 attends into the cached keys it can see,
-// [max(0, p0 − W + 1), p0), plus itself, with a flash-style kernel (see attend); the chunk's keys
-// are written into the cache afterwards.
+// [max(0, p0 − W + 1), p0), plus itself, with a flash-style kernel (see attend_sequence); the
+// chunk's keys are written into the cache afterwards (cache_append).
 #pragma once
 
 #include <algorithm>
@@ -58,33 +58,70 @@ struct AttentionKernel<cpu, W, Kind> {
   using State = typename Layer::State;
   static constexpr index_t query_tile = 64;
 
-  static void forward(const Layer& layer, std::span<State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x,
-                      MatrixView<float> y) {
-    const index_t T = x.rows();
-    if (T == 0) return;
-    const auto& c = layer.config();
-    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
-    const index_t qd = c.q_dim(), kvd = c.kv_dim(), rd = c.resolved_rotary_dims();
+  static void check(const Layer&, ConstMatrixView<float>, MatrixView<float>) {}
 
-    HostBuffer<float> q(T * qd), k(T * kvd), v(T * kvd), attn(T * qd);
-    cpu_detail::linear(x, layer.weights().wq, q.view<2>({T, qd}));
-    cpu_detail::linear(x, layer.weights().wk, k.view<2>({T, kvd}));
-    cpu_detail::linear(x, layer.weights().wv, v.view<2>({T, kvd}));
-    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      cpu_detail::apply_rope(q.view<2>({T, qd}).slice(r0, len), nh, hd, rd, c.rope_base,
-                             st.position);
-      cpu_detail::apply_rope(k.view<2>({T, kvd}).slice(r0, len), nkv, hd, rd, c.rope_base,
-                             st.position);
-      attend(layer, st, q.data() + r0 * qd, k.data() + r0 * kvd, v.data() + r0 * kvd, len,
-             attn.data() + r0 * qd);
-    });
-    cpu_detail::linear(ConstMatrixView<float>(attn.data(), {T, qd}), layer.weights().wo, y);
+  // Three GEMMs into the column ranges of qkv (the weights stay as loaded: no fused copy).
+  static void project_qkv(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> qkv) {
+    const auto& c = layer.config();
+    const auto& w = layer.weights();
+    const index_t qd = c.q_dim(), kvd = c.kv_dim();
+    cpu_detail::linear(x, w.wq, columns(qkv, 0, qd));
+    cpu_detail::linear(x, w.wk, columns(qkv, qd, kvd));
+    cpu_detail::linear(x, w.wv, columns(qkv, qd + kvd, kvd));
   }
 
-  // One sequence's chunk of T tokens (rows of q [T, q_dim], k and v [T, kv_dim], RoPE applied):
-  // out [T, q_dim] = the attention of each query over the keys its window sees; then the chunk's
-  // keys and values join the cache.
+  static void reserve(const Layer&, State& s, index_t len) {
+    const index_t needed = std::min(s.max_rows, s.position + len);
+    if (s.capacity >= needed) return;
+    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
+    HostBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
+    std::copy_n(s.k.data(), s.capacity * s.kv_dim, k.data());
+    std::copy_n(s.v.data(), s.capacity * s.kv_dim, v.data());
+    s.k = std::move(k);
+    s.v = std::move(v);
+    s.capacity = cap;
+  }
+
+  // q and k lie side by side in a row of qkv: one pass rotates n_heads + n_kv_heads heads.
+  static void rope(const Layer& layer, std::span<State* const> states,
+                   std::span<const index_t> lengths, MatrixView<float> qkv) {
+    const auto& c = layer.config();
+    const index_t heads = c.n_heads + c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      cpu_detail::apply_rope(columns(qkv.slice(r0, len), 0, heads * hd), heads, hd,
+                             c.resolved_rotary_dims(), c.rope_base, st.position);
+    });
+  }
+
+  static void attend(const Layer& layer, std::span<State* const> states,
+                     std::span<const index_t> lengths, ConstMatrixView<float> qkv,
+                     MatrixView<float> out) {
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      attend_sequence(layer, st, qkv.slice(r0, len), out.slice(r0, len));
+    });
+  }
+
+  static void cache_append(const Layer& layer, std::span<State* const> states,
+                           std::span<const index_t> lengths, ConstMatrixView<float> qkv) {
+    const index_t qd = layer.config().q_dim();
+    cpu_detail::for_each_sequence(states, lengths, [&](State& s, index_t r0, index_t len) {
+      const index_t kvd = s.kv_dim;
+      for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
+        const float* row = qkv.row(r0 + t) + qd;
+        const index_t slot = (s.position + t) % s.capacity;
+        std::copy_n(row, kvd, s.k.data() + slot * kvd);
+        std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);
+      }
+    });
+  }
+
+  static void linear(const Layer& layer, Tensor<W> AttentionWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    cpu_detail::linear(x, layer.weights().*weight, y);
+  }
+
+  // One sequence's chunk (rows of qkv, RoPE applied): out = the attention of each query over the
+  // keys its window sees, read from the cache (not yet holding the chunk) and from the chunk.
   //
   // Flash-style: the keys a chunk sees are read where they lie, in up to three runs of contiguous
   // rows (the ring's older part, its wrapped part, the chunk itself), never gathered. A task takes
@@ -98,10 +135,11 @@ struct AttentionKernel<cpu, W, Kind> {
   // - Decode-sized chunks (T · n_heads ≤ small_rows): one task holds every head, so each cached
   //   row of keys and values (all KV heads, contiguous) is read once; the keys are split over the
   //   OpenMP threads instead (flash-decoding) and the partial softmaxes merged.
-  static void attend(const Layer& layer, State& state, const float* q, const float* k,
-                     const float* v, index_t T, float* out) {
+  static void attend_sequence(const Layer& layer, const State& state, ConstMatrixView<float> qkv,
+                              MatrixView<float> out) {
     const auto& c = layer.config();
-    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), kvd = c.kv_dim();
+    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), kvd = c.kv_dim(), qd = c.q_dim();
+    const index_t T = qkv.rows(), ld = qkv.stride(0);
     const index_t p0 = state.position, window = layer.window();
 
     // Visible cached keys: absolute positions [k0, p0), row p % capacity of the ring.
@@ -111,11 +149,13 @@ struct AttentionKernel<cpu, W, Kind> {
     if (n_past > 0) {
       const index_t first = k0 % state.capacity;
       const index_t len = std::min(n_past, state.capacity - first);
-      runs[n_runs++] = {state.k.data() + first * kvd, state.v.data() + first * kvd, k0, len};
-      if (len < n_past) runs[n_runs++] = {state.k.data(), state.v.data(), k0 + len, n_past - len};
+      runs[n_runs++] = {state.k.data() + first * kvd, state.v.data() + first * kvd, kvd, k0, len};
+      if (len < n_past)
+        runs[n_runs++] = {state.k.data(), state.v.data(), kvd, k0 + len, n_past - len};
     }
-    runs[n_runs++] = {k, v, p0, T};
-    const Tiling tiling{c, p0, window, {runs, static_cast<std::size_t>(n_runs)}, q, out};
+    runs[n_runs++] = {qkv.data() + qd, qkv.data() + qd + kvd, ld, p0, T};
+    const Tiling tiling{c,          p0, window,     {runs, static_cast<std::size_t>(n_runs)},
+                        qkv.data(), ld, out.data(), out.stride(0)};
     const index_t n_keys = n_past + T;
     const bool worth_threads =
         static_cast<long long>(T) * n_keys * c.q_dim() >= cpu_detail::parallel_min_work;
@@ -142,30 +182,6 @@ struct AttentionKernel<cpu, W, Kind> {
         write_output(tiling, g, g + 1, i0, i1, {&part, 1});
       }
     }
-    append_to_cache(state, k, v, T);
-  }
-
-  // Stores the chunk's keys and values at rows (p0 + t) % capacity, growing the cache (doubling, up
-  // to max_rows) first; of a chunk longer than the ring only the last max_rows tokens are kept.
-  static void append_to_cache(State& s, const float* k, const float* v, index_t T) {
-    const index_t kvd = s.kv_dim;
-    const index_t needed = std::min(s.max_rows, s.position + T);
-    if (s.capacity < needed) {
-      // Before the ring is full, row p holds position p, so growing is a plain copy.
-      const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
-      HostBuffer<float> nk(cap * kvd), nv(cap * kvd);
-      std::copy_n(s.k.data(), s.capacity * kvd, nk.data());
-      std::copy_n(s.v.data(), s.capacity * kvd, nv.data());
-      s.k = std::move(nk);
-      s.v = std::move(nv);
-      s.capacity = cap;
-    }
-    for (index_t t = std::max<index_t>(0, T - s.capacity); t < T; ++t) {
-      const index_t slot = (s.position + t) % s.capacity;
-      std::copy_n(k + t * kvd, kvd, s.k.data() + slot * kvd);
-      std::copy_n(v + t * kvd, kvd, s.v.data() + slot * kvd);
-    }
-    s.position += T;
   }
 
  private:
@@ -175,19 +191,26 @@ struct AttentionKernel<cpu, W, Kind> {
   // the product).
   static constexpr index_t small_rows = 32;
 
-  // Rows [0, count) of k and v (kv_dim floats apart) hold the keys and values of absolute
-  // positions pos0, pos0 + 1, ...
+  // Columns [0, cols) of a row-major matrix's rows.
+  static MatrixView<float> columns(MatrixView<float> m, index_t first, index_t cols) {
+    return MatrixView<float>(m.data() + first, {m.rows(), cols}, {m.stride(0), 1});
+  }
+
+  // Rows [0, count) of k and v (ld floats apart) hold the keys and values of absolute positions
+  // pos0, pos0 + 1, ...
   struct KeyRun {
     const float *k, *v;
-    index_t pos0, count;
+    index_t ld, pos0, count;
   };
 
   struct Tiling {
     const AttentionConfig& c;
     index_t p0, window;
     std::span<const KeyRun> runs;
-    const float* q;
-    float* out;
+    const float* q;  // row t of the chunk's queries at q + t · ld_q
+    index_t ld_q;
+    float* out;  // row t of the output at out + t · ld_out
+    index_t ld_out;
   };
 
   // The unnormalised result of a task: per row, the running maximum m, the sum l of exp(s − m),
@@ -203,7 +226,7 @@ struct AttentionKernel<cpu, W, Kind> {
   static Partial attend_tile(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
                              index_t key_lo, index_t key_hi) {
     const index_t nh = a.c.n_heads, nkv = a.c.resolved_n_kv_heads(), hd = a.c.resolved_head_dim();
-    const index_t qd = a.c.q_dim(), kvd = a.c.kv_dim(), group = nh / nkv, ng = g1 - g0;
+    const index_t group = nh / nkv, ng = g1 - g0;
     const index_t rows = (i1 - i0) * ng * group, per_query = ng * group;
     const bool small = rows <= small_rows;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -214,7 +237,7 @@ struct AttentionKernel<cpu, W, Kind> {
         std::vector<float>(static_cast<std::size_t>(rows), -std::numeric_limits<float>::infinity()),
         std::vector<float>(static_cast<std::size_t>(rows), 0.0f)};
     for (index_t t = i0; t < i1; ++t) {
-      const float* src = a.q + t * qd + g0 * group * hd;  // the task's heads are contiguous
+      const float* src = a.q + t * a.ld_q + g0 * group * hd;  // the task's heads are contiguous
       float* dst = Q.row((t - i0) * per_query).data();
       for (index_t d = 0; d < per_query * hd; ++d) dst[d] = src[d] * scale;
     }
@@ -233,16 +256,16 @@ struct AttentionKernel<cpu, W, Kind> {
       const index_t b_hi = std::min(run.pos0 + run.count, hi_tile);
       for (index_t b0 = b_lo; b0 < b_hi; b0 += key_block) {
         const index_t nk = std::min(key_block, b_hi - b0);
-        const float* kb = run.k + (b0 - run.pos0) * kvd + g0 * hd;
-        const float* vb = run.v + (b0 - run.pos0) * kvd + g0 * hd;
+        const float* kb = run.k + (b0 - run.pos0) * run.ld + g0 * hd;
+        const float* vb = run.v + (b0 - run.pos0) * run.ld + g0 * hd;
         auto Sb = S.leftCols(nk);
         if (small) {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r)
-              Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * kvd + head_off[r], hd, isa);
+              Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * run.ld + head_off[r], hd, isa);
         } else {
           cpu_detail::gemm_nt(ConstMatrixView<float>(Q.data(), {rows, hd}, {hd, 1}),
-                              ConstMatrixView<float>(kb, {nk, hd}, {kvd, 1}),
+                              ConstMatrixView<float>(kb, {nk, hd}, {run.ld, 1}),
                               MatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),
                               /*accumulate=*/false, isa);
         }
@@ -250,11 +273,11 @@ struct AttentionKernel<cpu, W, Kind> {
         if (small) {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r) {
-              cpu_detail::axpy(Sb(r, j), vb + j * kvd + head_off[r], p.O.row(r).data(), hd, isa);
+              cpu_detail::axpy(Sb(r, j), vb + j * run.ld + head_off[r], p.O.row(r).data(), hd, isa);
             }
         } else {
           cpu_detail::gemm_nn(ConstMatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),
-                              ConstMatrixView<float>(vb, {nk, hd}, {kvd, 1}),
+                              ConstMatrixView<float>(vb, {nk, hd}, {run.ld, 1}),
                               MatrixView<float>(p.O.data(), {rows, hd}, {hd, 1}),
                               /*accumulate=*/true, isa);
         }
@@ -296,7 +319,7 @@ struct AttentionKernel<cpu, W, Kind> {
   // with M = max m_s, O = Σ O_s · exp(m_s − M) and l = Σ l_s · exp(m_s − M).
   static void write_output(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
                            std::span<const Partial> parts) {
-    const index_t hd = a.c.resolved_head_dim(), qd = a.c.q_dim();
+    const index_t hd = a.c.resolved_head_dim();
     const index_t group = a.c.n_heads / a.c.resolved_n_kv_heads(), per_query = (g1 - g0) * group;
     std::vector<float> o(static_cast<std::size_t>(hd));
     for (index_t t = i0; t < i1; ++t)
@@ -313,7 +336,7 @@ struct AttentionKernel<cpu, W, Kind> {
           for (index_t d = 0; d < hd; ++d) o[d] += w * src[d];
         }
         const float inv = 1.0f / l;
-        float* dst = a.out + t * qd + (g0 * group + h) * hd;
+        float* dst = a.out + t * a.ld_out + (g0 * group + h) * hd;
         for (index_t d = 0; d < hd; ++d) dst[d] = o[d] * inv;
       }
   }

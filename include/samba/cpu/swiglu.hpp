@@ -1,5 +1,5 @@
-// SwiGLU on the CPU: two GEMMs into [T, d_ff], the gate applied in place (vectorised, with
-// cpu_detail::fast_exp), one GEMM down.
+// SwiGLU's primitives on the CPU: the gate and up GEMMs into [T, d_ff] each, the gate applied in
+// place (vectorised, with cpu_detail::fast_exp); the down GEMM.
 #pragma once
 
 #include "samba/core/backend.hpp"
@@ -11,15 +11,21 @@ namespace samba {
 
 template <StorageType W>
 struct SwiGLUKernel<cpu, W> {
-  static void forward(const SwiGLU<cpu, W>& layer, ConstMatrixView<float> x, MatrixView<float> y) {
+  using Layer = SwiGLU<cpu, W>;
+
+  static void check(const Layer&, ConstMatrixView<float>, MatrixView<float>) {}
+
+  static void gated_up(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> h) {
     const index_t T = x.rows(), d_ff = layer.config().d_ff;
-    HostBuffer<float> gate(T * d_ff), up(T * d_ff);
-    auto g = gate.view<2>({T, d_ff});
-    auto u = up.view<2>({T, d_ff});
-    cpu_detail::linear(x, layer.weights().gate, g);
-    cpu_detail::linear(x, layer.weights().up, u);
-    cpu_detail::silu_mul(gate.data(), up.data(), T * d_ff);
-    cpu_detail::linear(ConstMatrixView<float>(g), layer.weights().down, y);
+    auto up = detail::scratch<float, cpu>(T * d_ff);
+    cpu_detail::linear(x, layer.weights().gate, h);
+    cpu_detail::linear(x, layer.weights().up, up.view<2>({T, d_ff}));
+    for (index_t t = 0; t < T; ++t) cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
+  }
+
+  static void linear(const Layer& layer, Tensor<W> SwiGLUWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    cpu_detail::linear(x, layer.weights().*weight, y);
   }
 };
 

@@ -1,8 +1,8 @@
 // Sliding-window and causal attention on the GPU (GQA, rotate-half RoPE), over the same ring-buffer
 // KV cache as the CPU: the key of absolute position p lives in row p % capacity.
 //
-// One forward call:
-//   1. q, k, v = x · [W_q; W_k; W_v]ᵀ   one projection (cuda/linear.cuh) into [T, q + 2·kv];
+// The primitives of layers/attention.hpp's pipeline:
+//   1. project_qkv: x · [W_q; W_k; W_v]ᵀ one projection (cuda/linear.cuh) into [T, q + 2·kv];
 //   2. rope_kernel                       rotates q and k in place at each row's absolute position;
 //   3. attention_kernel                  flash-style: a block takes 32 query rows — (token, head)
 //                                        pairs of one KV head's group, so GQA heads share every
@@ -41,7 +41,7 @@ struct AttnSeq {
 };
 
 struct AttnArgs {
-  float* qkv = nullptr;  // row t: q (q_dim), k (kv_dim), v (kv_dim); q and k rotated in place
+  const float* qkv = nullptr;  // row t: q (q_dim), k (kv_dim), v (kv_dim), RoPE applied
   long long ld_qkv = 0;
   float* out = nullptr;      // [T, q_dim]
   float* part_o = nullptr;   // split partials: [splits][T · n_heads][head_dim], unnormalised
@@ -60,12 +60,12 @@ inline constexpr int attn_block_keys = 32;  // keys per tile (a lane each)
 // --- RoPE ----------------------------------------------------------------------------------------
 
 template <class = void>
-__global__ void rope_kernel(LaunchBatch<AttnSeq> batch, AttnArgs a,
+__global__ void rope_kernel(LaunchBatch<AttnSeq> batch, AttnArgs a, float* __restrict__ qkv,
                             const double* __restrict__ inv_freq, int rotary_dims) {
   const AttnSeq seq = batch.seq[blockIdx.y];
   const int half = rotary_dims / 2, heads = a.n_heads + a.n_kv_heads;
   for (int t = blockIdx.x; t < seq.len; t += gridDim.x) {
-    float* row = a.qkv + (seq.row0 + static_cast<long long>(t)) * a.ld_qkv;
+    float* row = qkv + (seq.row0 + static_cast<long long>(t)) * a.ld_qkv;
     const double p = static_cast<double>(seq.pos0 + t);
     for (int idx = threadIdx.x; idx < heads * half; idx += blockDim.x) {
       const int head = idx / half, i = idx % half;
@@ -343,86 +343,27 @@ struct AttentionKernel<cuda, W, Kind> {
     }
   };
 
-  // State is Layer::State (a template parameter: the layer is incomplete where this is read).
-  template <class State>
-  static void forward(const Layer& layer, std::span<State* const> states,
-                      std::span<const index_t> lengths, ConstMatrixView<float> x,
-                      MatrixView<float> y) {
+  static void check(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> y) {
     using namespace cuda_detail;
     check_device_views(Layer::name, x, y);
-    const AttentionConfig& c = layer.config();
-    const index_t T = x.rows(), nh = c.n_heads, nkv = c.resolved_n_kv_heads(),
-                  hd = c.resolved_head_dim(), qd = c.q_dim(), kvd = c.kv_dim();
+    const index_t hd = layer.config().resolved_head_dim();
     detail::check(hd <= attn_max_head_dim, Layer::name, " on CUDA: head_dim up to ",
                   attn_max_head_dim, " is compiled in, got ", hd);
-    if (T == 0) return;
-    const Resident& w = layer.resident();
-    CudaContext& ctx = CudaContext::current();
-    const cudaStream_t stream = ctx.stream();
-
-    DeviceBuffer<float> qkv(T * (qd + 2 * kvd), DeviceBuffer<float>::uninitialized);
-    linear(x, w.wqkv, qkv.view<2>({T, qd + 2 * kvd}), ctx);
-    for (std::size_t s = 0; s < states.size(); ++s) reserve(*states[s], lengths[s], ctx);
-
-    DeviceBuffer<float> o(T * qd, DeviceBuffer<float>::uninitialized);
-    AttnArgs args;
-    args.qkv = qkv.data();
-    args.ld_qkv = qd + 2 * kvd;
-    args.out = o.data();
-    args.n_heads = to_int(nh, "n_heads");
-    args.n_kv_heads = to_int(nkv, "n_kv_heads");
-    args.head_dim = to_int(hd, "head_dim");
-    args.q_dim = to_int(qd, "q_dim");
-    args.kv_dim = to_int(kvd, "kv_dim");
-    args.total_rows = to_int(T, "tokens");
-    args.window = layer.window();
-    args.scale = 1.0f / std::sqrt(static_cast<float>(hd));
-    const int rotary = static_cast<int>(c.resolved_rotary_dims());
-
-    // Flash-decoding splits for decode-sized calls: enough blocks to cover the device.
-    index_t longest = 0;
-    for (std::size_t s = 0; s < states.size(); ++s)
-      longest = std::max(longest, std::min(layer.window(), states[s]->position + lengths[s]));
-    const index_t max_len = *std::max_element(lengths.begin(), lengths.end());
-    const bool split = max_len <= attn_split_max_len && longest > attn_keys_per_split;
-    DeviceBuffer<float> part_o, part_ml;
-    if (split) {
-      args.splits = static_cast<int>(std::min<index_t>(
-          attn_max_splits, (longest + attn_keys_per_split - 1) / attn_keys_per_split));
-      part_o = DeviceBuffer<float>(args.splits * T * nh * hd, DeviceBuffer<float>::uninitialized);
-      part_ml = DeviceBuffer<float>(args.splits * T * nh * 2, DeviceBuffer<float>::uninitialized);
-      args.part_o = part_o.data();
-      args.part_ml = part_ml.data();
-    }
-
-    const auto make = [](auto& s, int row0, int len) {
-      return AttnSeq{row0, len, s.position, s.capacity, s.k.data(), s.v.data()};
-    };
-    for_each_launch<AttnSeq>(states, lengths, make, [&](const LaunchBatch<AttnSeq>& batch) {
-      if (rotary > 0) {
-        rope_kernel<><<<dim3(std::min(batch.max_len, 65535), batch.n), 128, 0, stream>>>(
-            batch, args, w.inv_freq->data(), rotary);
-        check_launch("rope_kernel");
-      }
-      flash_attention(batch, args, stream);
-      cache_write_kernel<>
-          <<<dim3(std::min<unsigned>(blocks_for(batch.max_len * kvd, 256), 4096), batch.n), 256, 0,
-             stream>>>(batch, args);
-      check_launch("cache_write_kernel");
-    });
-    for (std::size_t s = 0; s < states.size(); ++s) states[s]->position += lengths[s];
-
-    linear(ConstMatrixView<float>(o.view<2>({T, qd})), w.wo, y, ctx);
   }
 
-  // Grows the cache (doubling, up to the window) so the chunk's keys fit: before the ring is full,
-  // row p holds position p, so growing is a copy of the rows held. Not allowed while a graph is
-  // captured (the graph would keep writing the old buffers): CudaGraphDecoder calls this for every
-  // attention block before it captures a step.
+  // One GEMM with the fused [W_q; W_k; W_v] upload.
+  static void project_qkv(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> qkv) {
+    cuda_detail::linear(x, layer.resident().wqkv, qkv, CudaContext::current());
+  }
+
+  // Not allowed while a graph is captured (the graph would keep writing the old buffers):
+  // CudaGraphDecoder calls this for every attention block before it captures a step. State is
+  // Layer::State (a template parameter: the layer is incomplete where this is read).
   template <class State>
-  static void reserve(State& s, index_t len, CudaContext& ctx) {
+  static void reserve(const Layer&, State& s, index_t len) {
     const index_t needed = std::min(s.max_rows, s.position + len);
     if (s.capacity >= needed) return;
+    CudaContext& ctx = CudaContext::current();
     if (ctx.capturing())
       throw capture_conflict(detail::concat(
           Layer::name, ": the KV cache must grow, which cannot happen inside graph capture"));
@@ -440,6 +381,102 @@ struct AttentionKernel<cuda, W, Kind> {
     s.k = std::move(k);
     s.v = std::move(v);
     s.capacity = cap;
+  }
+
+  template <class State>
+  static void rope(const Layer& layer, std::span<State* const> states,
+                   std::span<const index_t> lengths, MatrixView<float> qkv) {
+    using namespace cuda_detail;
+    const int rotary = static_cast<int>(layer.config().resolved_rotary_dims());
+    if (rotary == 0) return;
+    const AttnArgs args = make_args(layer, qkv, nullptr);
+    const cudaStream_t stream = CudaContext::current().stream();
+    for_each_launch<AttnSeq>(states, lengths, seq_of<State>, [&](const LaunchBatch<AttnSeq>& b) {
+      rope_kernel<><<<dim3(std::min(b.max_len, 65535), b.n), 128, 0, stream>>>(
+          b, args, qkv.data(), layer.resident().inv_freq->data(), rotary);
+      check_launch("rope_kernel");
+    });
+  }
+
+  // Decode-sized calls split each row's keys over several blocks (flash-decoding): enough blocks
+  // to cover the device.
+  template <class State>
+  static void attend(const Layer& layer, std::span<State* const> states,
+                     std::span<const index_t> lengths, ConstMatrixView<float> qkv,
+                     MatrixView<float> out) {
+    using namespace cuda_detail;
+    const AttentionConfig& c = layer.config();
+    detail::check(out.stride(0) == c.q_dim() && out.stride(1) == 1, Layer::name,
+                  " on CUDA: the attention output must be contiguous");
+    const index_t T = qkv.rows(), nh = c.n_heads, hd = c.resolved_head_dim();
+    AttnArgs args = make_args(layer, qkv, out.data());
+    index_t longest = 0;
+    for (std::size_t s = 0; s < states.size(); ++s)
+      longest = std::max(longest, std::min(layer.window(), states[s]->position + lengths[s]));
+    const index_t max_len = *std::max_element(lengths.begin(), lengths.end());
+    const bool split = max_len <= attn_split_max_len && longest > attn_keys_per_split;
+    DeviceBuffer<float> part_o, part_ml;
+    if (split) {
+      args.splits = static_cast<int>(std::min<index_t>(
+          attn_max_splits, (longest + attn_keys_per_split - 1) / attn_keys_per_split));
+      part_o = DeviceBuffer<float>(args.splits * T * nh * hd, DeviceBuffer<float>::uninitialized);
+      part_ml = DeviceBuffer<float>(args.splits * T * nh * 2, DeviceBuffer<float>::uninitialized);
+      args.part_o = part_o.data();
+      args.part_ml = part_ml.data();
+    }
+    const cudaStream_t stream = CudaContext::current().stream();
+    for_each_launch<AttnSeq>(states, lengths, seq_of<State>, [&](const LaunchBatch<AttnSeq>& b) {
+      flash_attention(b, args, stream);
+    });
+  }
+
+  template <class State>
+  static void cache_append(const Layer& layer, std::span<State* const> states,
+                           std::span<const index_t> lengths, ConstMatrixView<float> qkv) {
+    using namespace cuda_detail;
+    const AttnArgs args = make_args(layer, qkv, nullptr);
+    const cudaStream_t stream = CudaContext::current().stream();
+    for_each_launch<AttnSeq>(states, lengths, seq_of<State>, [&](const LaunchBatch<AttnSeq>& b) {
+      cache_write_kernel<>
+          <<<dim3(std::min<unsigned>(blocks_for(b.max_len * args.kv_dim, 256), 4096), b.n), 256, 0,
+             stream>>>(b, args);
+      check_launch("cache_write_kernel");
+    });
+  }
+
+  // y = x · W_oᵀ with the device copy (q, k and v are projected together by project_qkv).
+  static void linear(const Layer& layer, Tensor<W> AttentionWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    detail::check(weight == &AttentionWeights<W>::wo, Layer::name,
+                  " on CUDA: wq, wk and wv are applied together by project_qkv");
+    cuda_detail::linear(x, layer.resident().wo, y, CudaContext::current());
+  }
+
+ private:
+  template <class State>
+  static cuda_detail::AttnSeq seq_of(State& s, int row0, int len) {
+    return {row0, len, s.position, s.capacity, s.k.data(), s.v.data()};
+  }
+
+  // The launch arguments every step shares; qkv's rows hold q, k, v (row stride as given).
+  static cuda_detail::AttnArgs make_args(const Layer& layer, ConstMatrixView<float> qkv,
+                                         float* out) {
+    using cuda_detail::to_int;
+    const AttentionConfig& c = layer.config();
+    const index_t hd = c.resolved_head_dim();
+    cuda_detail::AttnArgs args;
+    args.qkv = qkv.data();
+    args.ld_qkv = qkv.stride(0);
+    args.out = out;
+    args.n_heads = to_int(c.n_heads, "n_heads");
+    args.n_kv_heads = to_int(c.resolved_n_kv_heads(), "n_kv_heads");
+    args.head_dim = to_int(hd, "head_dim");
+    args.q_dim = to_int(c.q_dim(), "q_dim");
+    args.kv_dim = to_int(c.kv_dim(), "kv_dim");
+    args.total_rows = to_int(qkv.rows(), "tokens");
+    args.window = layer.window();
+    args.scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    return args;
   }
 };
 

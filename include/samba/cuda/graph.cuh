@@ -31,27 +31,25 @@ namespace cuda_detail {
 // Grows the KV cache of every attention block of `stack` (directly or under PreNorm) so that
 // `len` more tokens fit, outside of graph capture.
 template <class Block>
-void reserve_block(const Block& block, typename Block::State& state, index_t len,
-                   CudaContext& ctx) {
+void reserve_block(const Block& block, typename Block::State& state, index_t len) {
   if constexpr (requires { block.layer(); }) {
-    reserve_block(block.layer(), state, len, ctx);
+    reserve_block(block.layer(), state, len);
   } else if constexpr (requires { Block::kind; }) {
-    AttentionKernel<cuda, typename Block::weight_type, Block::kind>::reserve(state, len, ctx);
+    AttentionKernel<cuda, typename Block::weight_type, Block::kind>::reserve(block, state, len);
   }
 }
 
 template <class... Blocks>
 void reserve_stack(const HybridStack<Blocks...>& stack,
                    std::span<typename HybridStack<Blocks...>::State* const> states,
-                   std::span<const index_t> lengths, CudaContext& ctx) {
+                   std::span<const index_t> lengths) {
   for (std::size_t s = 0; s < states.size(); ++s) {
     [&]<std::size_t... S>(std::index_sequence<S...>) {
       (
           [&] {
             auto& slot = std::get<S>(states[s]->blocks);
             for (std::size_t i = 0; i < slot.size(); ++i)
-              reserve_block(stack.template block<S>(static_cast<index_t>(i)), slot[i], lengths[s],
-                            ctx);
+              reserve_block(stack.template block<S>(static_cast<index_t>(i)), slot[i], lengths[s]);
           }(),
           ...);
     }
@@ -80,7 +78,7 @@ class CudaGraphDecoder {
     using cuda_detail::check_cuda;
     CudaContext& ctx = CudaContext::current();
     const cudaStream_t stream = ctx.stream();
-    cuda_detail::reserve_stack(*stack_, states, lengths, ctx);
+    cuda_detail::reserve_stack(*stack_, states, lengths);
 
     check_cuda(cudaStreamBeginCapture(stream, cudaStreamCaptureModeRelaxed),
                "cudaStreamBeginCapture");

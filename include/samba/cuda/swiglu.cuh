@@ -1,6 +1,6 @@
-// SwiGLU on the GPU: W_gate and W_up are uploaded as one [2·d_ff, d_model] matrix, so one GEMM
-// (or one pass over the weights in decode) gives both; silu(g) ⊙ u is one fused elementwise
-// kernel; W_down is the second GEMM.
+// SwiGLU's primitives on the GPU: W_gate and W_up are uploaded as one [2·d_ff, d_model] matrix, so
+// gated_up is one GEMM (or one pass over the weights in decode) and one fused silu(g) ⊙ u kernel;
+// W_down is the second GEMM.
 #pragma once
 
 #include "samba/cuda/backend.cuh"
@@ -36,19 +36,30 @@ struct SwiGLUKernel<cuda, W> {
           down(cuda_detail::upload(layer.weights().down)) {}
   };
 
-  static void forward(const SwiGLU<cuda, W>& layer, ConstMatrixView<float> x, MatrixView<float> y) {
+  using Layer = SwiGLU<cuda, W>;
+
+  static void check(const Layer&, ConstMatrixView<float> x, MatrixView<float> y) {
     cuda_detail::check_device_views("SwiGLU", x, y);
+  }
+
+  static void gated_up(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> h) {
     const index_t T = x.rows(), F = layer.config().d_ff;
-    if (T == 0) return;
+    detail::check(h.stride(0) == F && h.stride(1) == 1, "SwiGLU on CUDA: h must be contiguous");
     CudaContext& ctx = CudaContext::current();
-    DeviceBuffer<float> gu(T * 2 * F, DeviceBuffer<float>::uninitialized);
-    DeviceBuffer<float> h(T * F, DeviceBuffer<float>::uninitialized);
-    cuda_detail::linear(x, layer.resident().gate_up, gu.view<2>({T, 2 * F}), ctx);
+    auto gu = detail::scratch<float, cuda>(T * 2 * F);
+    cuda_detail::linear(x, layer.resident().gate_up, gu.template view<2>({T, 2 * F}), ctx);
     const long long n = static_cast<long long>(T) * F;
     cuda_detail::silu_mul_kernel<><<<cuda_detail::elementwise_grid(n), 256, 0, ctx.stream()>>>(
         gu.data(), cuda_detail::to_int(F, "d_ff"), n, h.data());
     cuda_detail::check_launch("silu_mul_kernel");
-    cuda_detail::linear(ConstMatrixView<float>(h.view<2>({T, F})), layer.resident().down, y, ctx);
+  }
+
+  // y = x · W_downᵀ with the device copy (the only weight SwiGLU applies on its own).
+  static void linear(const Layer& layer, Tensor<W> SwiGLUWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    detail::check(weight == &SwiGLUWeights<W>::down,
+                  "SwiGLU on CUDA: gate and up are applied together by gated_up");
+    cuda_detail::linear(x, layer.resident().down, y, CudaContext::current());
   }
 };
 

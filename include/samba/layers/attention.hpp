@@ -98,6 +98,25 @@ struct AttentionWeights {
   }
 };
 
+// The primitives a backend supplies for Attention (cpu/attention.hpp, cuda/attention.cuh). The
+// layer's forward_batch owns the steps and their scratch; each primitive knows only its own step.
+// qkv is [T, q_dim + 2·kv_dim]: per row q, then k, then v; a sequence's rows are those of its
+// chunk.
+//   check(layer, x, y)               refuses what the backend cannot run (compiled-in sizes)
+//   project_qkv(layer, x, qkv)       qkv = x · [W_q; W_k; W_v]ᵀ
+//   reserve(layer, state, len)       grows the KV cache (doubling, up to max_rows) so that len more
+//                                    tokens fit; before the ring is full, row p holds position p
+//   rope(layer, states, lengths, qkv)
+//                                    rotates q and k of each row at its absolute position
+//   attend(layer, states, lengths, qkv, out)
+//                                    out [T, q_dim]: each query's softmax attention over the keys
+//                                    its window sees, the cached ones and its chunk's own
+//   cache_append(layer, states, lengths, qkv)
+//                                    stores each chunk's last min(len, capacity) keys and values
+//                                    at rows (position + t) % capacity
+//   linear(layer, &AttentionWeights<W>::wo, out, y)
+//                                    y = out · W_oᵀ with the layer's weight (the backend's copy)
+// The layer then advances each state's position.
 template <class B, StorageType W, AttentionKind Kind>
 struct AttentionKernel {
   static_assert(detail::dependent_false<B>,
@@ -175,12 +194,30 @@ class Attention {
 
   // A ragged batch: sequence s owns the next lengths[s] rows of x and y, each sequence at its own
   // position with its own cache. Projections run over all rows at once; attention per sequence.
+  // The steps are the equations at the top of this file; the backend's AttentionKernel supplies
+  // each of them.
   void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
                      ConstMatrixView<float> x, MatrixView<float> y) const {
+    using K = AttentionKernel<B, W, Kind>;
     detail::check_activations(name, x, d_model(), y, d_model());
     detail::check_batch(name, states, lengths, x.rows());
     for (State* s : states) check_state(*s);
-    AttentionKernel<B, W, Kind>::forward(*this, states, lengths, x, y);
+    K::check(*this, x, y);
+    const index_t T = x.rows();
+    if (T == 0) return;
+    const index_t qd = config_.q_dim(), width = qd + 2 * config_.kv_dim();
+    auto qkv = detail::scratch<float, B>(T * width);
+    auto out = detail::scratch<float, B>(T * qd);
+    const MatrixView<float> qkv_v = qkv.template view<2>({T, width});
+    const MatrixView<float> out_v = out.template view<2>({T, qd});
+
+    K::project_qkv(*this, x, qkv_v);
+    for (std::size_t s = 0; s < states.size(); ++s) K::reserve(*this, *states[s], lengths[s]);
+    K::rope(*this, states, lengths, qkv_v);
+    K::attend(*this, states, lengths, qkv_v, out_v);
+    K::cache_append(*this, states, lengths, qkv_v);
+    for (std::size_t s = 0; s < states.size(); ++s) states[s]->position += lengths[s];
+    K::linear(*this, &Weights::wo, out_v, y);
   }
 
   void check_state(const State& s) const {

@@ -42,6 +42,12 @@ struct SwiGLUWeights {
   }
 };
 
+// The primitives a backend supplies for SwiGLU (cpu/swiglu.hpp, cuda/swiglu.cuh). The layer's
+// forward owns the steps and their scratch; each primitive knows only its own step:
+//   check(layer, x, y)       refuses what the backend cannot run
+//   gated_up(layer, x, h)    h = silu(x · W_gateᵀ) ⊙ (x · W_upᵀ), [T, d_ff]
+//   linear(layer, &SwiGLUWeights<W>::down, h, y)
+//                            y = h · W_downᵀ with the layer's weight (the backend's copy of it)
 template <class B, StorageType W>
 struct SwiGLUKernel {
   static_assert(detail::dependent_false<B>,
@@ -86,8 +92,14 @@ class SwiGLU {
 
   void forward(State&, ConstMatrixView<float> x, MatrixView<float> y) const { forward(x, y); }
   void forward(ConstMatrixView<float> x, MatrixView<float> y) const {
+    using K = SwiGLUKernel<B, W>;
     detail::check_activations("SwiGLU", x, d_model(), y, d_model());
-    SwiGLUKernel<B, W>::forward(*this, x, y);
+    K::check(*this, x, y);
+    const index_t T = x.rows(), d_ff = config_.d_ff;
+    if (T == 0) return;
+    auto h = detail::scratch<float, B>(T * d_ff);
+    K::gated_up(*this, x, h.template view<2>({T, d_ff}));
+    K::linear(*this, &Weights::down, h.template view<2>({T, d_ff}), y);
   }
 
  private:
