@@ -17,8 +17,8 @@ int main(int argc, char* argv[]) {
   if (const char* env = std::getenv("SAMBA_CPU_ISA")) {
     const std::optional<Isa> want = isa_from_name(env);
     if (!want) {
-      std::printf("SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2, avx512)\n",
-                  env);
+      std::printf(
+          "SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2, avx512, amx)\n", env);
       return 2;
     }
     if (*want != active_isa()) {

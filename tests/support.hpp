@@ -42,6 +42,14 @@ inline double max_abs_diff(ConstMatrixView<float> got, ConstMatrixView<float> wa
   return m;
 }
 
+// The relative error allowed for y = x · Wᵀ with W stored as W, by the kernels of `isa`: the f32
+// products leave 1e-7; AMX multiplies bf16 weights by x split in two bf16 parts (cpu/amx.hpp),
+// which leaves up to 2⁻¹⁶ |x| of each product out: a few 1e-6.
+template <StorageType W>
+double linear_tolerance(cpu_detail::Isa isa = cpu_detail::active_isa()) {
+  return std::is_same_v<W, bf16> && isa >= cpu_detail::Isa::amx ? 1e-5 : 1e-6;
+}
+
 // The ISAs of the CPU kernels this CPU runs (cpu/isa.hpp), narrowest first: the kernel tests run
 // each of them, whatever SAMBA_CPU_ISA says.
 inline std::vector<cpu_detail::Isa> cpu_isas() {

@@ -17,7 +17,7 @@ TEMPLATE_TEST_CASE("linear: y = x · Wᵀ matches the reference for every row co
   HostBuffer<float> y(M * out);
   cpu_detail::linear(x.view<2>({M, in}), w, y.view<2>({M, out}));
   const auto want = reference::linear(reference::Matrix::from(x.view<2>({M, in})), w);
-  CHECK(test::rel_error(y.view<2>({M, out}), want) <= 1e-6);
+  CHECK(test::rel_error(y.view<2>({M, out}), want) <= test::linear_tolerance<TestType>());
 }
 
 // The skinny (decode) kernels of every ISA this CPU runs, at every row count they take (odd counts
@@ -51,7 +51,7 @@ TEST_CASE("linear: strided rows of x and y, and every output written", "[cpu][li
   const MatrixView<float> y(ys.data() + 3, {M, out}, {16, 1});
   cpu_detail::linear(x, w, y);
   const auto want = reference::linear(reference::Matrix::from(x), w);
-  CHECK(test::rel_error(ConstMatrixView<float>(y), want) <= 1e-6);
+  CHECK(test::rel_error(ConstMatrixView<float>(y), want) <= test::linear_tolerance<bf16>());
   for (index_t m = 0; m < M; ++m) CHECK(std::isnan(ys[m * 16]));  // outside y: untouched
 }
 

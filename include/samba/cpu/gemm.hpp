@@ -12,7 +12,8 @@
 // their valid part is written.
 //
 // Micro-kernels: AVX-512 14 × 32 (28 accumulators), AVX2 6 × 16 (12), portable 4 × 8 (plain
-// loops the compiler vectorises with the program's ISA).
+// loops the compiler vectorises with the program's ISA). bf16 weights on a CPU with AMX take the
+// tile unit instead (cpu/amx.hpp).
 //
 // Each output element is summed in the same order whatever the thread count (inputs in blocks of
 // kc, in order, one FMA chain per element within a block); threads split the outputs.
@@ -24,6 +25,7 @@
 
 #include "samba/core/dtype.hpp"
 #include "samba/core/tensor.hpp"
+#include "samba/cpu/amx.hpp"
 #include "samba/cpu/isa.hpp"
 #include "samba/cpu/parallel.hpp"
 
@@ -253,6 +255,13 @@ void gemm_dispatch(ConstMatrixView<float> x, const B& b, index_t out, index_t in
       for (index_t m = 0; m < x.rows(); ++m) std::fill_n(y.row(m), out, 0.0f);
     return;
   }
+#if SAMBA_CPU_HAS_AMX_KERNELS
+  if constexpr (std::is_same_v<B, WeightRows<bf16>>)
+    // (detected_isa() also asks Linux for the tile state, once: an AMX instruction before that
+    // would be an illegal instruction.)
+    if (isa >= Isa::amx && detected_isa() >= Isa::amx && !accumulate)
+      return amx::gemm_bf16(x, b.p, b.ld, out, in, y);
+#endif
 #if SAMBA_CPU_HAS_AVX2_KERNELS
   if (isa >= Isa::avx512) return gemm_with<Avx512Tile>(x, b, out, in, y, accumulate);
   if (isa >= Isa::avx2) return gemm_with<Avx2Tile>(x, b, out, in, y, accumulate);

@@ -10,8 +10,8 @@
 // changes only what the compiler does with the plain loops around them.
 //
 // active_isa() is the best ISA of this CPU, capped by the environment variable SAMBA_CPU_ISA
-// (`portable`, `avx2`, `avx512`): a way to run or measure the narrower paths on a machine that has
-// more (ctest runs the kernel tests once per ISA that way). It is read once per process.
+// (`portable`, `avx2`, `avx512`, `amx`): a way to run or measure the narrower paths on a machine
+// that has more (ctest runs the kernel tests once per ISA that way). It is read once per process.
 #pragma once
 
 #include <array>
@@ -54,12 +54,24 @@
 #else
 #define SAMBA_CPU_HAS_AVX2_KERNELS 0
 #endif
+// The AMX kernels (cpu/amx.hpp: inline assembly, x86-64) need Linux to grant the process the tile
+// data state (arch_prctl, Linux ≥ 5.16).
+#if SAMBA_CPU_HAS_AVX2_KERNELS && defined(__x86_64__) && defined(__linux__)
+#define SAMBA_CPU_HAS_AMX_KERNELS 1
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#define SAMBA_CPU_HAS_AMX_KERNELS 0
+#endif
 
 namespace samba::cpu_detail {
 
-// Ordered: a CPU that runs one runs every ISA before it.
-enum class Isa : int { portable = 0, avx2 = 1, avx512 = 2 };
-inline constexpr Isa widest_isa = SAMBA_CPU_HAS_AVX2_KERNELS ? Isa::avx512 : Isa::portable;
+// Ordered: a CPU that runs one runs every ISA before it. `amx` is AVX-512 with the AMX tile unit's
+// bf16 products (Intel Xeon 4th generation and later): only the bf16 GEMM (cpu/amx.hpp) differs.
+enum class Isa : int { portable = 0, avx2 = 1, avx512 = 2, amx = 3 };
+inline constexpr Isa widest_isa = SAMBA_CPU_HAS_AMX_KERNELS    ? Isa::amx
+                                  : SAMBA_CPU_HAS_AVX2_KERNELS ? Isa::avx512
+                                                               : Isa::portable;
 
 inline constexpr std::string_view isa_name(Isa isa) {
   switch (isa) {
@@ -67,6 +79,8 @@ inline constexpr std::string_view isa_name(Isa isa) {
       return "avx2";
     case Isa::avx512:
       return "avx512";
+    case Isa::amx:
+      return "amx";
     case Isa::portable:
       break;
   }
@@ -74,7 +88,7 @@ inline constexpr std::string_view isa_name(Isa isa) {
 }
 
 // Every ISA, narrowest first.
-inline constexpr std::array<Isa, 3> all_isas = {Isa::portable, Isa::avx2, Isa::avx512};
+inline constexpr std::array<Isa, 4> all_isas = {Isa::portable, Isa::avx2, Isa::avx512, Isa::amx};
 
 // The ISA that isa_name() calls `name`, if any.
 inline constexpr std::optional<Isa> isa_from_name(std::string_view name) {
@@ -82,6 +96,21 @@ inline constexpr std::optional<Isa> isa_from_name(std::string_view name) {
     if (isa_name(isa) == name) return isa;
   return std::nullopt;
 }
+
+#if SAMBA_CPU_HAS_AMX_KERNELS
+// AMX-TILE and AMX-BF16 (CPUID leaf 7, EDX bits 24 and 22), tile state enabled by the OS (XCR0
+// bits 17 and 18), and this process's permission to use it, which Linux grants on request.
+inline bool amx_usable() noexcept {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  if (!((edx >> 24) & 1u) || !((edx >> 22) & 1u)) return false;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  asm volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if (((xcr0_lo >> 17) & 3u) != 3u) return false;
+  constexpr long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+  return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+}
+#endif
 
 // The widest ISA whose kernels this CPU (and its operating system) can run.
 inline Isa detected_isa() noexcept {
@@ -95,8 +124,12 @@ inline Isa detected_isa() noexcept {
     if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c))
       return Isa::portable;
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+#if SAMBA_CPU_HAS_AMX_KERNELS
+      if (amx_usable()) return Isa::amx;
+#endif
       return Isa::avx512;
+    }
     return Isa::avx2;
 #endif
     return Isa::portable;
