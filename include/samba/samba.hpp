@@ -28,6 +28,7 @@
 
 // The CPU backend's kernels (Eigen).
 #include "samba/cpu/attention.hpp"
+#include "samba/cpu/eigen.hpp"
 #include "samba/cpu/mamba.hpp"
 #include "samba/cpu/model.hpp"
 #include "samba/cpu/pre_norm.hpp"

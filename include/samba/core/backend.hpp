@@ -11,6 +11,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "samba/core/scratch.hpp"
 #include "samba/core/tensor.hpp"
 
 namespace samba {
@@ -20,10 +21,11 @@ struct cpu {
   static constexpr std::string_view name = "cpu";
   template <class T>
   using buffer = HostBuffer<T>;
-  // Scratch for a layer's pipeline: n elements, written before they are read.
+  // Scratch for a layer's pipeline: n elements, written before they are read, from this thread's
+  // arena (core/scratch.hpp): no allocation once the thread has run a call of that size.
   template <class T>
-  static buffer<T> scratch(index_t n) {
-    return buffer<T>(n);
+  static ScratchBuffer<T> scratch(index_t n) {
+    return ScratchBuffer<T>(n);
   }
 };
 

@@ -27,6 +27,7 @@
 #include <memory>
 
 #include "samba/core/dtype.hpp"
+#include "samba/core/scratch.hpp"
 #include "samba/core/tensor.hpp"
 #include "samba/cpu/isa.hpp"
 #include "samba/cpu/parallel.hpp"
@@ -190,12 +191,18 @@ inline void gemm_bf16(ConstMatrixView<float> x, const bf16* w, index_t ldw, inde
   if (M == 0 || out == 0) return;
   const index_t Mp = (M + 31) / 32 * 32, Kp = (in + tile_k - 1) / tile_k * tile_k;
   const index_t KT = Kp / tile_k;
-  const auto xh = std::make_unique<std::uint16_t[]>(static_cast<std::size_t>(Mp * Kp));
-  const auto xl = std::make_unique<std::uint16_t[]>(static_cast<std::size_t>(Mp * Kp));
+  ScratchBuffer<std::uint16_t> xh(Mp * Kp), xl(Mp * Kp);
   const bool parallel = static_cast<long long>(M) * out * in >= parallel_min_work;
   (void)parallel;
   SAMBA_PARALLEL_FOR_IF(parallel)
-  for (index_t m = 0; m < M; ++m) split_row(x.row(m), in, xh.get() + m * Kp, xl.get() + m * Kp);
+  for (index_t m = 0; m < Mp; ++m) {  // rows past M and inputs past `in`: zero
+    std::uint16_t* h = xh.data() + m * Kp;
+    std::uint16_t* l = xl.data() + m * Kp;
+    const index_t n = m < M ? in : 0;
+    if (n > 0) split_row(x.row(m), n, h, l);
+    std::fill(h + n, h + Kp, std::uint16_t{0});
+    std::fill(l + n, l + Kp, std::uint16_t{0});
+  }
 
   const index_t panels = (out + 31) / 32;
   const index_t parts =
@@ -206,26 +213,24 @@ inline void gemm_bf16(ConstMatrixView<float> x, const bf16* w, index_t ldw, inde
                   j1 = std::min(out, panels * (part + 1) / parts * 32);
     if (j0 >= j1) continue;
     const TileScope tiles;
-    const auto bp =
-        std::make_unique_for_overwrite<std::uint16_t[]>(static_cast<std::size_t>(nc_outputs * Kp));
-    // A block of y: 32 rows × nc_outputs, summed over the input blocks.
-    const auto c = std::make_unique_for_overwrite<float[]>(32 * nc_outputs);
+    ScratchBuffer<std::uint16_t> bp(nc_outputs * Kp);
+    ScratchBuffer<float> c(32 * nc_outputs);  // a block of y, summed over the input blocks
     for (index_t jc = j0; jc < j1; jc += nc_outputs) {
       const index_t nc = std::min(nc_outputs, (j1 - jc + 31) / 32 * 32);
       const index_t n_valid = std::min(nc, j1 - jc);
-      pack_weights(w, ldw, out, in, jc, nc, Kp, bp.get());
+      pack_weights(w, ldw, out, in, jc, nc, Kp, bp.data());
       for (index_t m0 = 0; m0 < M; m0 += 32) {
-        const std::uint16_t* h = xh.get() + m0 * Kp;
-        const std::uint16_t* l = xl.get() + m0 * Kp;
+        const std::uint16_t* h = xh.data() + m0 * Kp;
+        const std::uint16_t* l = xl.data() + m0 * Kp;
         for (index_t kb = 0; kb < KT; kb += kt_block) {
           const index_t kn = std::min(kt_block, KT - kb);
           for (index_t q = 0; 16 * q < nc; q += 2)
-            kernel_32x32(h + kb * tile_k, l + kb * tile_k, Kp, bp.get() + (q * KT + kb) * 512,
-                         bp.get() + ((q + 1) * KT + kb) * 512, kn, c.get() + 16 * q, nc_outputs,
+            kernel_32x32(h + kb * tile_k, l + kb * tile_k, Kp, bp.data() + (q * KT + kb) * 512,
+                         bp.data() + ((q + 1) * KT + kb) * 512, kn, c.data() + 16 * q, nc_outputs,
                          kb > 0);
         }
         for (index_t r = 0; r < std::min<index_t>(32, M - m0); ++r)
-          std::memcpy(y.row(m0 + r) + jc, c.get() + r * nc_outputs,
+          std::memcpy(y.row(m0 + r) + jc, c.data() + r * nc_outputs,
                       static_cast<std::size_t>(n_valid) * 4);
       }
     }

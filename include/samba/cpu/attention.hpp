@@ -9,12 +9,10 @@
 #include <cmath>
 #include <limits>
 #include <span>
-#include <vector>
 
 #include "samba/core/backend.hpp"
 #include "samba/core/math.hpp"
 #include "samba/cpu/batch.hpp"
-#include "samba/cpu/eigen.hpp"
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/parallel.hpp"
 #include "samba/cpu/simd.hpp"
@@ -30,9 +28,9 @@ inline void apply_rope(MatrixView<float> rows, index_t n_heads, index_t head_dim
                        index_t rotary_dims, double base, index_t p0) {
   const index_t half = rotary_dims / 2;
   if (half == 0) return;
-  std::vector<double> inv_freq(static_cast<std::size_t>(half));
+  ScratchBuffer<double> inv_freq(half);
   for (index_t i = 0; i < half; ++i) inv_freq[i] = math::rope_inv_freq(base, i, rotary_dims);
-  std::vector<float> cs(static_cast<std::size_t>(2 * half));
+  ScratchBuffer<float> cs(2 * half);
   for (index_t t = 0; t < rows.rows(); ++t) {
     const double p = static_cast<double>(p0 + t);
     for (index_t i = 0; i < half; ++i) {
@@ -164,12 +162,16 @@ struct AttentionKernel<cpu, W, Kind> {
       const index_t splits = worth_threads ? std::clamp<index_t>(n_keys / (4 * key_block), 1,
                                                                  cpu_detail::max_threads())
                                            : 1;
-      std::vector<Partial> parts(static_cast<std::size_t>(splits));
+      const index_t rows = T * nh;
+      ScratchBuffer<float> memory(splits * rows * (c.resolved_head_dim() + 2));
+      ScratchBuffer<Partial> parts(splits);
+      for (index_t sp = 0; sp < splits; ++sp)
+        parts[sp] = Partial::in(memory.data(), sp, rows, c.resolved_head_dim());
       SAMBA_PARALLEL_FOR_IF(splits > 1)
       for (index_t sp = 0; sp < splits; ++sp)
-        parts[sp] = attend_tile(tiling, 0, nkv, 0, T, k0 + n_keys * sp / splits,
-                                k0 + n_keys * (sp + 1) / splits);
-      write_output(tiling, 0, nkv, 0, T, parts);
+        attend_tile(tiling, 0, nkv, 0, T, k0 + n_keys * sp / splits,
+                    k0 + n_keys * (sp + 1) / splits, parts[sp]);
+      write_output(tiling, 0, nkv, 0, T, {parts.data(), static_cast<std::size_t>(splits)});
     } else {
       const index_t n_tiles = (T + query_tile - 1) / query_tile;
       const index_t tasks = nkv * n_tiles;
@@ -178,7 +180,10 @@ struct AttentionKernel<cpu, W, Kind> {
       for (index_t task = 0; task < tasks; ++task) {
         const index_t g = task % nkv, i0 = (task / nkv) * query_tile;
         const index_t i1 = std::min(T, i0 + query_tile);
-        const Partial part = attend_tile(tiling, g, g + 1, i0, i1, k0, p0 + T);
+        const index_t rows = (i1 - i0) * (nh / nkv);
+        ScratchBuffer<float> memory(rows * (c.resolved_head_dim() + 2));
+        const Partial part = Partial::in(memory.data(), 0, rows, c.resolved_head_dim());
+        attend_tile(tiling, g, g + 1, i0, i1, k0, p0 + T, part);
         write_output(tiling, g, g + 1, i0, i1, {&part, 1});
       }
     }
@@ -213,37 +218,44 @@ struct AttentionKernel<cpu, W, Kind> {
     index_t ld_out;
   };
 
-  // The unnormalised result of a task: per row, the running maximum m, the sum l of exp(s − m),
-  // and O = Σ exp(s − m) · v.
+  // The unnormalised result of a task, in scratch its caller holds: per row, the running maximum
+  // m, the sum l of exp(s − m), and O = Σ exp(s − m) · v.
   struct Partial {
-    cpu_detail::RowMatrix O;
-    std::vector<float> m, l;
+    float* O;  // [rows, head_dim]
+    float* m;  // [rows]
+    float* l;  // [rows]
+    index_t hd;
+    // Partial number k of memory laid out as k × (O, m, l).
+    static Partial in(float* memory, index_t k, index_t rows, index_t hd) {
+      float* base = memory + k * rows * (hd + 2);
+      return {base, base + rows * hd, base + rows * (hd + 1), hd};
+    }
+    float* row(index_t r) const { return O + r * hd; }
   };
 
   // Rows of a task: row ((t − i0) · n_groups + (g − g0)) · group + j is query t, head g · group +
   // j. Queries [i0, i1) of the chunk, KV heads [g0, g1), keys at absolute positions [key_lo,
   // key_hi).
-  static Partial attend_tile(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
-                             index_t key_lo, index_t key_hi) {
+  static void attend_tile(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
+                          index_t key_lo, index_t key_hi, const Partial& p) {
     const index_t nh = a.c.n_heads, nkv = a.c.resolved_n_kv_heads(), hd = a.c.resolved_head_dim();
     const index_t group = nh / nkv, ng = g1 - g0;
     const index_t rows = (i1 - i0) * ng * group, per_query = ng * group;
     const bool small = rows <= small_rows;
     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
-    cpu_detail::RowMatrix Q(rows, hd), S(rows, key_block);
-    Partial p{
-        cpu_detail::RowMatrix::Zero(rows, hd),
-        std::vector<float>(static_cast<std::size_t>(rows), -std::numeric_limits<float>::infinity()),
-        std::vector<float>(static_cast<std::size_t>(rows), 0.0f)};
+    ScratchBuffer<float> Q(rows * hd), S(rows * key_block);
+    std::fill_n(p.O, rows * hd, 0.0f);
+    std::fill_n(p.m, rows, -std::numeric_limits<float>::infinity());
+    std::fill_n(p.l, rows, 0.0f);
     for (index_t t = i0; t < i1; ++t) {
       const float* src = a.q + t * a.ld_q + g0 * group * hd;  // the task's heads are contiguous
-      float* dst = Q.row((t - i0) * per_query).data();
+      float* dst = Q.data() + (t - i0) * per_query * hd;
       for (index_t d = 0; d < per_query * hd; ++d) dst[d] = src[d] * scale;
     }
 
     // Offset of row r's KV head within a key row, relative to the task's first KV head.
-    std::vector<index_t> head_off(static_cast<std::size_t>(rows));
+    ScratchBuffer<index_t> head_off(rows);
     for (index_t r = 0; r < rows; ++r) head_off[r] = ((r / group) % ng) * hd;
 
     const cpu_detail::Isa isa = cpu_detail::active_isa();  // asked once per tile, not per product
@@ -258,11 +270,11 @@ struct AttentionKernel<cpu, W, Kind> {
         const index_t nk = std::min(key_block, b_hi - b0);
         const float* kb = run.k + (b0 - run.pos0) * run.ld + g0 * hd;
         const float* vb = run.v + (b0 - run.pos0) * run.ld + g0 * hd;
-        auto Sb = S.leftCols(nk);
+        const MatrixView<float> Sb(S.data(), {rows, nk}, {key_block, 1});
         if (small) {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r)
-              Sb(r, j) = cpu_detail::dot(Q.row(r).data(), kb + j * run.ld + head_off[r], hd, isa);
+              Sb(r, j) = cpu_detail::dot(Q.data() + r * hd, kb + j * run.ld + head_off[r], hd, isa);
         } else {
           cpu_detail::gemm_nt(ConstMatrixView<float>(Q.data(), {rows, hd}, {hd, 1}),
                               ConstMatrixView<float>(kb, {nk, hd}, {run.ld, 1}),
@@ -273,24 +285,22 @@ struct AttentionKernel<cpu, W, Kind> {
         if (small) {
           for (index_t j = 0; j < nk; ++j)
             for (index_t r = 0; r < rows; ++r) {
-              cpu_detail::axpy(Sb(r, j), vb + j * run.ld + head_off[r], p.O.row(r).data(), hd, isa);
+              cpu_detail::axpy(Sb(r, j), vb + j * run.ld + head_off[r], p.row(r), hd, isa);
             }
         } else {
           cpu_detail::gemm_nn(ConstMatrixView<float>(S.data(), {rows, nk}, {key_block, 1}),
                               ConstMatrixView<float>(vb, {nk, hd}, {run.ld, 1}),
-                              MatrixView<float>(p.O.data(), {rows, hd}, {hd, 1}),
+                              MatrixView<float>(p.O, {rows, hd}, {hd, 1}),
                               /*accumulate=*/true, isa);
         }
       }
     }
-    return p;
   }
 
   // Folds a block of scores (columns: keys b0, b0 + 1, ...) into the running softmax of each row,
   // leaving exp(s − m) in the visible columns and 0 in the others.
-  template <class Block>
-  static void online_softmax(const Tiling& a, index_t i0, index_t per_query, index_t b0, Block& Sb,
-                             Partial& p) {
+  static void online_softmax(const Tiling& a, index_t i0, index_t per_query, index_t b0,
+                             MatrixView<float> Sb, const Partial& p) {
     const index_t nk = Sb.cols();
     for (index_t r = 0; r < Sb.rows(); ++r) {
       // Query position pq sees keys [pq − min(pq, W − 1), pq]: columns [j_lo, j_hi) here.
@@ -298,7 +308,7 @@ struct AttentionKernel<cpu, W, Kind> {
       const index_t lo = pq - std::min(pq, a.window - 1);
       const index_t j_lo = std::clamp<index_t>(lo - b0, 0, nk);
       const index_t j_hi = std::clamp<index_t>(pq + 1 - b0, 0, nk);
-      float* s = Sb.row(r).data();
+      float* s = Sb.row(r);
       if (j_lo >= j_hi) {
         std::fill_n(s, nk, 0.0f);
         continue;
@@ -311,7 +321,8 @@ struct AttentionKernel<cpu, W, Kind> {
       const float sum = cpu_detail::exp_shifted(s + j_lo, j_hi - j_lo, mb);
       p.l[r] = p.l[r] * alpha + sum;
       p.m[r] = mb;
-      if (alpha != 1.0f) p.O.row(r) *= alpha;
+      if (alpha != 1.0f)
+        for (index_t d = 0; d < p.hd; ++d) p.row(r)[d] *= alpha;
     }
   }
 
@@ -321,18 +332,18 @@ struct AttentionKernel<cpu, W, Kind> {
                            std::span<const Partial> parts) {
     const index_t hd = a.c.resolved_head_dim();
     const index_t group = a.c.n_heads / a.c.resolved_n_kv_heads(), per_query = (g1 - g0) * group;
-    std::vector<float> o(static_cast<std::size_t>(hd));
+    ScratchBuffer<float> o(hd);
     for (index_t t = i0; t < i1; ++t)
       for (index_t h = 0; h < per_query; ++h) {
         const index_t r = (t - i0) * per_query + h;
         float M = -std::numeric_limits<float>::infinity();
         for (const Partial& part : parts) M = std::max(M, part.m[r]);
         float l = 0.0f;
-        std::fill(o.begin(), o.end(), 0.0f);
+        std::fill_n(o.data(), hd, 0.0f);
         for (const Partial& part : parts) {
           const float w = parts.size() == 1 ? 1.0f : cpu_detail::fast_exp(part.m[r] - M);
           l += part.l[r] * w;
-          const float* src = part.O.row(r).data();
+          const float* src = part.row(r);
           for (index_t d = 0; d < hd; ++d) o[d] += w * src[d];
         }
         const float inv = 1.0f / l;

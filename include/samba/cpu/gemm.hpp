@@ -24,6 +24,7 @@
 #include <memory>
 
 #include "samba/core/dtype.hpp"
+#include "samba/core/scratch.hpp"
 #include "samba/core/tensor.hpp"
 #include "samba/cpu/amx.hpp"
 #include "samba/cpu/isa.hpp"
@@ -232,11 +233,9 @@ void gemm_with(ConstMatrixView<float> x, const B& b, index_t out, index_t in, Ma
     // Scratch for one packed block of each operand, no larger than this problem needs (packing
     // writes every element the kernels read: no zero fill).
     const index_t kc = std::min(kc_block, in);
-    const auto ap = std::make_unique_for_overwrite<float[]>(
-        static_cast<std::size_t>(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kc));
-    const auto bp = std::make_unique_for_overwrite<float[]>(
-        static_cast<std::size_t>(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kc));
-    gemm_columns<Tile>(x, b, in, y, accumulate, j0, j1, ap.get(), bp.get());
+    ScratchBuffer<float> ap(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kc);
+    ScratchBuffer<float> bp(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kc);
+    gemm_columns<Tile>(x, b, in, y, accumulate, j0, j1, ap.data(), bp.data());
   }
 }
 

@@ -322,14 +322,12 @@ void linear_skinny(ConstMatrixView<float> x, const W* w, index_t out, index_t in
   const index_t blocks = out / 8;
   const bool parallel = static_cast<long long>(out) * in * x.rows() >= parallel_min_work;
   (void)parallel;
-  std::vector<float> x_bf16_order;
-  if constexpr (std::is_same_v<W, bf16>) {
-    if (isa >= Isa::avx2 && x.rows() % 2 == 1) {  // the odd row: eight_rows_one_x_bf16
-      x_bf16_order.resize(static_cast<std::size_t>(in));
-      linear_detail::permute_for_bf16(x.row(x.rows() - 1), in, x_bf16_order.data(),
-                                      isa >= Isa::avx512 ? 4 : 2);
-    }
-  }
+  // bf16 with an odd row count: the last row, permuted for eight_rows_one_x_bf16.
+  const bool permuted = std::is_same_v<W, bf16> && isa >= Isa::avx2 && x.rows() % 2 == 1;
+  ScratchBuffer<float> x_bf16_order(permuted ? in : 0);
+  if (permuted)
+    linear_detail::permute_for_bf16(x.row(x.rows() - 1), in, x_bf16_order.data(),
+                                    isa >= Isa::avx512 ? 4 : 2);
   SAMBA_PARALLEL_FOR_IF(parallel)
   for (index_t b = 0; b < blocks; ++b) {
 #if SAMBA_CPU_HAS_AVX2_KERNELS

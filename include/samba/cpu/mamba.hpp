@@ -218,9 +218,8 @@ struct MambaKernel<cpu, W> {
     for (index_t part = 0; part < parts; ++part) {
       const index_t b0 = blocks * part / parts, b1 = blocks * (part + 1) / parts;
       // [block][n][scan_block]: h and A of this part's channels, transposed for the blocks.
-      const auto size = static_cast<std::size_t>((b1 - b0) * n * scan_block);
-      const auto hs = std::make_unique_for_overwrite<float[]>(size);  // lanes read: written below
-      const auto as = std::make_unique_for_overwrite<float[]>(size);
+      const index_t size = (b1 - b0) * n * scan_block;
+      ScratchBuffer<float> hs(size), as(size);  // the lanes read are written below
       auto each_lane = [&](auto f) {
         for (index_t b = b0; b < b1; ++b)
           for (index_t j = 0; j < std::min(scan_block, di - b * scan_block); ++j)
@@ -248,8 +247,8 @@ struct MambaKernel<cpu, W> {
                                         out + t0 * di};
         for (index_t b = b0; b < b1; ++b) {
           const index_t c0 = b * scan_block, lanes = std::min(scan_block, di - c0);
-          float* hb = hs.get() + (b - b0) * n * scan_block;
-          const float* ab = as.get() + (b - b0) * n * scan_block;
+          float* hb = hs.data() + (b - b0) * n * scan_block;
+          const float* ab = as.data() + (b - b0) * n * scan_block;
           if (lanes < scan_block) cpu_detail::portable::scan_block<0>(args, c0, lanes, hb, ab);
 #if SAMBA_CPU_HAS_AVX2_KERNELS
           else if (isa >= cpu_detail::Isa::avx2 && z.stride(1) == 1)

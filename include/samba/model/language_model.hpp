@@ -66,14 +66,15 @@ class ModelAdapter final : public LanguageModel {
   void forward_batch(std::span<SequenceState* const> states, std::span<const index_t> lengths,
                      std::span<const std::int32_t> tokens, MatrixView<float> logits,
                      LogitsFor which) const override {
-    std::vector<typename M::State*> inner(states.size());
+    ScratchBuffer<typename M::State*> inner(static_cast<index_t>(states.size()));
     for (std::size_t i = 0; i < states.size(); ++i) {
       auto* s = dynamic_cast<State*>(states[i]);
       detail::check(s != nullptr && s->owner == this, "LanguageModel: the state of sequence ", i,
                     " was made by another model");
-      inner[i] = &s->inner;
+      inner[static_cast<index_t>(i)] = &s->inner;
     }
-    model_.forward_batch(inner, lengths, tokens, logits, which);
+    model_.forward_batch(std::span<typename M::State* const>(inner.data(), states.size()), lengths,
+                         tokens, logits, which);
   }
 
  private:

@@ -123,10 +123,11 @@ class Model {
     auto picked =
         detail::scratch<float, backend_type>(which == LogitsFor::last_token ? rows * d : 0);
     if (which == LogitsFor::last_token) {
-      std::vector<index_t> last;
+      ScratchBuffer<index_t> last(rows);
       index_t end = 0;
-      for (const index_t len : lengths) last.push_back((end += len) - 1);
-      K::gather_rows(h_v, last, picked.template view<2>({rows, d}));
+      for (index_t s = 0; s < rows; ++s) last[s] = (end += lengths[s]) - 1;
+      K::gather_rows(h_v, std::span<const index_t>(last.data(), static_cast<std::size_t>(rows)),
+                     picked.template view<2>({rows, d}));
       selected = picked.template view<2>({rows, d});
     }
     auto normed = detail::scratch<float, backend_type>(rows * d);

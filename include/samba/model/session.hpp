@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
 #include <vector>
 
 #include "samba/core/error.hpp"
+#include "samba/core/scratch.hpp"
 #include "samba/model/language_model.hpp"
 #include "samba/model/sampling.hpp"
 
@@ -30,6 +30,7 @@ class Session {
       : model_(std::move(model)), history_limit_(history) {
     detail::check(model_ != nullptr, "Session: no model");
     state_ = model_->make_state();
+    recent_.reserve(2 * history_limit_);
   }
   Session(const Session& o)
       : model_(o.model_),
@@ -56,9 +57,9 @@ class Session {
     return std::span<const float>(logits_).first(
         std::min(logits_.size(), static_cast<std::size_t>(model_->info().vocab_size)));
   }
+  // The last tokens fed, up to the history size given at construction, oldest first.
   std::span<const std::int32_t> recent_tokens() const {
-    recent_flat_.assign(recent_.begin(), recent_.end());
-    return recent_flat_;
+    return std::span<const std::int32_t>(recent_).last(std::min(recent_.size(), history_limit_));
   }
 
   // A copy of this session (state, logits, recent tokens), sharing the model.
@@ -98,18 +99,21 @@ class Session {
     if (sessions.empty()) return;
     detail::check(sessions[0] != nullptr, "Session: decode_batch session 0 is null");
     const LanguageModel& model = *sessions[0]->model_;
-    std::vector<SequenceState*> states(sessions.size());
-    for (std::size_t i = 0; i < sessions.size(); ++i) {
+    const auto b = static_cast<index_t>(sessions.size());
+    ScratchBuffer<SequenceState*> states(b);
+    ScratchBuffer<index_t> lengths(b);
+    for (index_t i = 0; i < b; ++i) {
       detail::check(sessions[i] != nullptr, "Session: decode_batch session ", i, " is null");
       detail::check(sessions[i]->model_.get() == &model, "Session: decode_batch session ", i,
                     " runs another model than session 0");
       states[i] = sessions[i]->state_.get();
+      lengths[i] = 1;
     }
     const index_t n = model.info().n_logits;
-    const auto b = static_cast<index_t>(sessions.size());
-    HostBuffer<float> logits(b * n);
-    const std::vector<index_t> lengths(sessions.size(), 1);
-    model.forward_batch(states, lengths, tokens, logits.view<2>({b, n}), LogitsFor::last_token);
+    ScratchBuffer<float> logits(b * n);
+    model.forward_batch(std::span<SequenceState* const>(states.data(), sessions.size()),
+                        std::span<const index_t>(lengths.data(), sessions.size()), tokens,
+                        logits.view<2>({b, n}), LogitsFor::last_token);
     for (std::size_t i = 0; i < sessions.size(); ++i) {
       Session& s = *sessions[i];
       s.logits_.assign(logits.data() + static_cast<index_t>(i) * n,
@@ -134,7 +138,7 @@ class Session {
   void run(std::span<const std::int32_t> tokens) {
     if (tokens.empty()) return;
     const index_t n = model_->info().n_logits;
-    HostBuffer<float> row(n);
+    ScratchBuffer<float> row(n);
     SequenceState* states[] = {state_.get()};
     const index_t lengths[] = {static_cast<index_t>(tokens.size())};
     model_->forward_batch(states, lengths, tokens, row.view<2>({1, n}), LogitsFor::last_token);
@@ -142,19 +146,23 @@ class Session {
     remember(tokens);
   }
 
+  // recent_ holds up to twice the history and drops its older part in place when full, so that
+  // remembering allocates nothing once it has reached that size.
   void remember(std::span<const std::int32_t> tokens) {
+    if (history_limit_ == 0) return;
     for (std::int32_t t : tokens) {
+      if (recent_.size() >= 2 * history_limit_)
+        recent_.erase(recent_.begin(),
+                      recent_.end() - static_cast<std::ptrdiff_t>(history_limit_ - 1));
       recent_.push_back(t);
-      if (recent_.size() > history_limit_) recent_.pop_front();
     }
   }
 
   std::shared_ptr<const LanguageModel> model_;
   std::unique_ptr<SequenceState> state_;
   std::vector<float> logits_;
-  std::deque<std::int32_t> recent_;
+  std::vector<std::int32_t> recent_;
   std::size_t history_limit_;
-  mutable std::vector<std::int32_t> recent_flat_;
 };
 
 }  // namespace samba

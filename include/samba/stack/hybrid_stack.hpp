@@ -236,10 +236,11 @@ class HybridStack : detail::check_blocks<Blocks...> {
           b == n_blocks_ - 1 ? y : (b % 2 == 0 ? ping : pong).template view<2>({T, d_model_});
       visit_slot(b, [&]<std::size_t S>(std::size_t i) {
         using BlockState = std::tuple_element_t<S, std::tuple<typename Blocks::State...>>;
-        std::vector<BlockState*> block_states(states.size());
+        ScratchBuffer<BlockState*> block_states(static_cast<index_t>(states.size()));
         for (std::size_t s = 0; s < states.size(); ++s)
-          block_states[s] = &std::get<S>(states[s]->blocks)[i];
-        samba::forward_batch(std::get<S>(blocks_)[i], std::span<BlockState* const>(block_states),
+          block_states[static_cast<index_t>(s)] = &std::get<S>(states[s]->blocks)[i];
+        samba::forward_batch(std::get<S>(blocks_)[i],
+                             std::span<BlockState* const>(block_states.data(), states.size()),
                              lengths, in, out);
       });
       in = out;
