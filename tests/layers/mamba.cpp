@@ -112,6 +112,51 @@ static void fast_exp_avx2(const float* x, float* y) {
   _mm256_storeu_ps(y, cpu_detail::avx2::fast_exp(_mm256_loadu_ps(x)));
 }
 SAMBA_TARGET_END
+SAMBA_TARGET_AVX512_BEGIN
+static void fast_exp_avx512(const float* x, float* y) {
+  _mm512_storeu_ps(y, cpu_detail::avx512::fast_exp(_mm512_loadu_ps(x)));
+}
+SAMBA_TARGET_END
+
+// The 16-wide exp of the AVX-512 scan: the same polynomial, 2^k by scalef (subnormal results
+// below FLT_MIN rather than 0).
+TEST_CASE("avx512::fast_exp is within 2 ulp of std::exp, subnormal or 0 below FLT_MIN",
+          "[layers][mamba][exp]") {
+  if (!cpu_detail::cpu_runs(cpu_detail::Isa::avx512)) {
+    WARN("this CPU lacks AVX-512: nothing to test");
+    return;
+  }
+  const float lo = cpu_detail::exp_min_arg, hi = 88.72f;
+  double worst = 0.0;
+  const int steps = 1 << 20;
+  for (int i = 0; i < steps; i += 16) {
+    float x[16], y[16];
+    for (int j = 0; j < 16; ++j)
+      x[j] = i % 32 == 16 ? static_cast<float>(i + j - steps / 2) * 1e-7f
+                          : lo + (hi - lo) * static_cast<float>(i + j) / (steps - 1);
+    fast_exp_avx512(x, y);
+    for (int j = 0; j < 16; ++j) {
+      const float want = std::exp(x[j]);
+      worst = std::max(worst, std::fabs(static_cast<double>(y[j]) - want) /
+                                  static_cast<double>(std::nextafter(want, INFINITY) - want));
+    }
+  }
+  CHECK(worst <= 2.0);
+  const float edge[16] = {-87.5f, -95.0f, -103.0f, -104.0f,  -1e3f, -1e30f, -INFINITY, -0.0f,
+                          88.8f,  89.0f,  1e30f,   INFINITY, NAN,   0.0f,   1.0f,      -1.0f};
+  float y[16];
+  fast_exp_avx512(edge, y);
+  for (int j = 0; j < 3; ++j) {  // subnormal (or 0), as std::exp
+    CHECK(y[j] >= 0.0f);
+    CHECK(y[j] <= std::numeric_limits<float>::min());
+    CHECK(std::fabs(y[j] - std::exp(edge[j])) <= std::numeric_limits<float>::denorm_min());
+  }
+  for (int j = 3; j < 7; ++j) CHECK(y[j] == 0.0f);
+  CHECK(y[7] == 1.0f);
+  for (int j = 8; j < 12; ++j) CHECK(std::isinf(y[j]));
+  CHECK(std::isnan(y[12]));
+  CHECK(y[13] == 1.0f);
+}
 #endif
 
 // cpu_detail::fast_exp (cpu/simd.hpp), the exp of the selective scan: scalar, and 8-wide where the
@@ -183,11 +228,11 @@ TEST_CASE("fast_exp is within 2 ulp of std::exp, 0 below FLT_MIN, +inf only abov
   CHECK(ulps(v[7], std::exp(-1.0f)) <= 2.0);
 }
 
-// The scan alone, on d_inner not a multiple of the 8-channel block (and one that is), Δ from 1e-6
-// to 50 (exp(Δ·A) underflows to 0), a random initial state and two calls, against the equations
-// of layers/mamba.hpp in double.
+// The scan alone, on d_inner not a multiple of the 8- or 16-channel block (and some that are), Δ
+// from 1e-6 to 50 (exp(Δ·A) underflows to 0), a random initial state and two calls, against the
+// equations of layers/mamba.hpp in double.
 TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[layers][mamba][scan]") {
-  const index_t d = GENERATE(1, 7, 8, 9, 23);  // d_inner (expand 1)
+  const index_t d = GENERATE(1, 7, 8, 9, 16, 23, 33);  // d_inner (expand 1): blocks of 8 and 16
   const index_t n = GENERATE(16, 3, 130);
   // 300: several of the scan's time chunks, and (with OpenMP) channel blocks split over threads.
   const index_t T = GENERATE(37, 300), r = 5, xw = r + 2 * n, split = 20;

@@ -22,9 +22,9 @@ namespace samba {
 
 namespace cpu_detail {
 
-// The selective scan's channel block, and the time steps it runs through every block before the
-// next steps (see MambaKernel<cpu, W>::scan_sequence).
-inline constexpr index_t scan_block = 8;
+// The selective scan's channel block (8 lanes: one AVX2 register; 16 with AVX-512), and the time
+// steps it runs through every block before the next steps (see MambaKernel<cpu, W>::scan_sequence).
+inline constexpr index_t scan_block = 8, scan_block_avx512 = 16;
 inline constexpr index_t scan_time_chunk = 32;
 
 // What one block of the scan reads and writes (MambaKernel<cpu, W>::scan_sequence).
@@ -39,21 +39,22 @@ struct ScanArgs {
 
 namespace portable {
 
-// One block of `lanes` ≤ scan_block channels from c0 (Lanes > 0: exactly Lanes, known at compile
-// time so that the inner loops vectorise). hb, ab: [n][scan_block].
-template <index_t Lanes>
+// One block of `lanes` ≤ Width channels from c0 (Lanes > 0: exactly Lanes, known at compile time
+// so that the inner loops vectorise). hb, ab: [n][Width].
+template <index_t Lanes, index_t Width>
 void scan_block(const ScanArgs& a, index_t c0, index_t lanes, float* hb, const float* ab) {
+  static_assert(Lanes <= Width);
   const index_t L = Lanes > 0 ? Lanes : lanes;
   for (index_t t = 0; t < a.T; ++t) {
     const float* dt = a.delta + t * a.di + c0;
     const float* u = a.uc + t * a.di + c0;
     const float* B = a.bc + t * a.bc_stride;
     const float* C = B + a.n;
-    float du[cpu_detail::scan_block], acc[cpu_detail::scan_block] = {};
+    float du[Width], acc[Width] = {};
     for (index_t j = 0; j < L; ++j) du[j] = dt[j] * u[j];
     for (index_t s = 0; s < a.n; ++s) {
-      float* h = hb + s * cpu_detail::scan_block;
-      const float* as = ab + s * cpu_detail::scan_block;
+      float* h = hb + s * Width;
+      const float* as = ab + s * Width;
       const float bs = B[s], cs = C[s];
       for (index_t j = 0; j < L; ++j) {
         h[j] = fast_exp(dt[j] * as[j]) * h[j] + du[j] * bs;
@@ -107,6 +108,43 @@ inline void scan_block(const ScanArgs& a, index_t c0, float* hb, const float* ab
 }
 
 }  // namespace avx2
+SAMBA_TARGET_END
+
+SAMBA_TARGET_AVX512_BEGIN
+namespace avx512 {
+
+// One full block of 16 channels whose z rows are contiguous; hb, ab: [n][16].
+inline void scan_block(const ScanArgs& a, index_t c0, float* hb, const float* ab) {
+  const __m512 d = _mm512_loadu_ps(a.D + c0), one = _mm512_set1_ps(1.0f);
+  const index_t n2 = a.n - a.n % 2;
+  for (index_t t = 0; t < a.T; ++t) {
+    const __m512 dt = _mm512_loadu_ps(a.delta + t * a.di + c0);
+    const __m512 u = _mm512_loadu_ps(a.uc + t * a.di + c0);
+    const __m512 du = _mm512_mul_ps(dt, u);
+    const float* B = a.bc + t * a.bc_stride;
+    const float* C = B + a.n;
+    auto step = [&](index_t s, __m512 acc) {
+      const __m512 e = fast_exp(_mm512_mul_ps(dt, _mm512_loadu_ps(ab + s * 16)));
+      const __m512 h =
+          _mm512_fmadd_ps(e, _mm512_loadu_ps(hb + s * 16), _mm512_mul_ps(du, _mm512_set1_ps(B[s])));
+      _mm512_storeu_ps(hb + s * 16, h);
+      return _mm512_fmadd_ps(_mm512_set1_ps(C[s]), h, acc);
+    };
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    for (index_t s = 0; s < n2; s += 2) {
+      acc0 = step(s, acc0);
+      acc1 = step(s + 1, acc1);
+    }
+    if (n2 < a.n) acc0 = step(n2, acc0);
+    const __m512 zv = _mm512_loadu_ps(a.z.row(t) + c0);
+    const __m512 gate =
+        _mm512_div_ps(zv, _mm512_add_ps(one, fast_exp(_mm512_sub_ps(_mm512_setzero_ps(), zv))));
+    const __m512 y = _mm512_fmadd_ps(d, u, _mm512_add_ps(acc0, acc1));
+    _mm512_storeu_ps(a.out + t * a.di + c0, _mm512_mul_ps(y, gate));
+  }
+}
+
+}  // namespace avx512
 SAMBA_TARGET_END
 #endif
 
@@ -189,19 +227,30 @@ struct MambaKernel<cpu, W> {
   // h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u'_t;  y_t = (C_t · h_t + D ⊙ u'_t) ⊙ silu(z_t).
   // bc points at B_0 (C_0 = B_0 + d_state); rows of B and C are bc_stride apart.
   //
-  // Channels go in blocks of scan_block = 8 (one AVX2 register), with the time loop inside the
-  // block: the block's h and A are transposed into [d_state][8] scratch that stays in L1, Δ, u', z
-  // and the output are read and written 8 contiguous floats at a time, and B_t[s], C_t[s] are
-  // broadcast to the 8 channels. exp is cpu_detail::fast_exp (≤ 2 ulp, see cpu/simd.hpp). Blocks
-  // are independent and split over the threads; each thread runs its blocks through the sequence
-  // scan_time_chunk steps at a time. On a CPU without AVX2 (cpu/isa.hpp), and for the
-  // last d_inner mod 8 channels, the same loops run on plain arrays (which the compiler vectorises
-  // with the ISA of the program's flags).
-  static constexpr index_t scan_block = cpu_detail::scan_block;
-
+  // Channels go in blocks of one vector register (8 with AVX2, 16 with AVX-512), with the time
+  // loop inside the block: the block's h and A are transposed into [d_state][width] scratch that
+  // stays in L1, Δ, u', z and the output are read and written a register at a time, and B_t[s],
+  // C_t[s] are broadcast to the block's channels. exp is cpu/simd.hpp's fast_exp (≤ 2 ulp).
+  // Blocks are independent and split over the threads; each thread runs its blocks through the
+  // sequence scan_time_chunk steps at a time. On a CPU without AVX2 (cpu/isa.hpp), and for the
+  // last d_inner mod width channels, the same loops run on plain arrays (which the compiler
+  // vectorises with the ISA of the program's flags).
   static void scan_sequence(const Layer& layer, State& state, const float* uc, const float* delta,
                             const float* bc, index_t bc_stride, ConstMatrixView<float> z,
                             float* out) {
+#if SAMBA_CPU_HAS_AVX2_KERNELS
+    if (cpu_detail::active_isa() >= cpu_detail::Isa::avx512 && z.stride(1) == 1)
+      return scan_blocks<cpu_detail::scan_block_avx512>(layer, state, uc, delta, bc, bc_stride, z,
+                                                        out);
+#endif
+    scan_blocks<cpu_detail::scan_block>(layer, state, uc, delta, bc, bc_stride, z, out);
+  }
+
+ private:
+  template <index_t scan_block>
+  static void scan_blocks(const Layer& layer, State& state, const float* uc, const float* delta,
+                          const float* bc, index_t bc_stride, ConstMatrixView<float> z,
+                          float* out) {
     using cpu_detail::scan_time_chunk;
     const index_t T = z.rows(), di = layer.config().d_inner(), n = layer.config().d_state;
     const float* A = layer.A().data();
@@ -249,13 +298,16 @@ struct MambaKernel<cpu, W> {
           const index_t c0 = b * scan_block, lanes = std::min(scan_block, di - c0);
           float* hb = hs.data() + (b - b0) * n * scan_block;
           const float* ab = as.data() + (b - b0) * n * scan_block;
-          if (lanes < scan_block) cpu_detail::portable::scan_block<0>(args, c0, lanes, hb, ab);
+          if (lanes < scan_block)
+            cpu_detail::portable::scan_block<0, scan_block>(args, c0, lanes, hb, ab);
 #if SAMBA_CPU_HAS_AVX2_KERNELS
+          else if (scan_block == cpu_detail::scan_block_avx512)
+            cpu_detail::avx512::scan_block(args, c0, hb, ab);
           else if (isa >= cpu_detail::Isa::avx2 && z.stride(1) == 1)
             cpu_detail::avx2::scan_block(args, c0, hb, ab);
 #endif
           else
-            cpu_detail::portable::scan_block<scan_block>(args, c0, lanes, hb, ab);
+            cpu_detail::portable::scan_block<scan_block, scan_block>(args, c0, lanes, hb, ab);
         }
       }
       each_lane([&](index_t to, index_t from) { h_all[from] = hs[to]; });

@@ -199,6 +199,32 @@ inline void axpy(float a, const float* x, float* y, index_t n) {
 
 }  // namespace avx2
 SAMBA_TARGET_END
+
+SAMBA_TARGET_AVX512_BEGIN
+namespace avx512 {
+
+// exp(x) for 16 floats: the reduction and polynomial above, with 2^k applied by scalef, which also
+// takes results below FLT_MIN to subnormals and zero and above FLT_MAX to +inf (x is clamped to
+// [−104, 89] first, where the reduction is exact enough; NaN passes).
+inline __m512 fast_exp(__m512 x) {
+  using namespace exp_consts;
+  x = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+  const __m512 k = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(log2e)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(ln2_hi), x);
+  r = _mm512_fnmadd_ps(k, _mm512_set1_ps(ln2_lo), r);
+  __m512 p = _mm512_set1_ps(p0);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(p1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(p2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(p3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(p4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(p5));
+  const __m512 er = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(er, k);
+}
+
+}  // namespace avx512
+SAMBA_TARGET_END
 #endif
 
 // --- the entry points: the widest version `isa` allows (by default, this CPU's) ----------------
