@@ -228,9 +228,10 @@ TEST_CASE("fast_exp is within 2 ulp of std::exp, 0 below FLT_MIN, +inf only abov
   CHECK(ulps(v[7], std::exp(-1.0f)) <= 2.0);
 }
 
-// The scan alone, on d_inner not a multiple of the 8- or 16-channel block (and some that are), Δ
-// from 1e-6 to 50 (exp(Δ·A) underflows to 0), a random initial state and two calls, against the
-// equations of layers/mamba.hpp in double.
+// The scan alone, on d_inner not a multiple of the 8- or 16-channel block (and some that are),
+// d_state below, at and above 16 (one AVX-512 register), Δ from 1e-6 to 50 (exp(Δ·A) underflows
+// to 0), a random initial state and calls long and decode-sized, against the equations of
+// layers/mamba.hpp in double.
 TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[layers][mamba][scan]") {
   const index_t d = GENERATE(1, 7, 8, 9, 16, 23, 33);  // d_inner (expand 1): blocks of 8 and 16
   const index_t n = GENERATE(16, 3, 130);
@@ -253,7 +254,13 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
 
   const ConstMatrixView<float> z(xz.data() + d, {T, d}, {2 * d, 1});
   using Kernel = MambaKernel<cpu, float>;
-  for (const auto& [t0, len] : {std::pair<index_t, index_t>{0, split}, {split, T - split}})
+  // A long call, decode-sized calls (1, 1, 2 steps: AVX-512 runs these on the state in place),
+  // and the rest.
+  for (const auto& [t0, len] : {std::pair<index_t, index_t>{0, split},
+                                {split, 1},
+                                {split + 1, 1},
+                                {split + 2, 2},
+                                {split + 4, T - split - 4}})
     Kernel::scan_sequence(layer, state, uc.data() + t0 * d, delta.data() + t0 * d,
                           xdbl.data() + t0 * xw + r, xw, z.slice(t0, len), out.data() + t0 * d);
 

@@ -144,6 +144,35 @@ inline void scan_block(const ScanArgs& a, index_t c0, float* hb, const float* ab
   }
 }
 
+// Decode-sized calls: channel by channel on the state as it lies ([d_inner][d_state], a channel's
+// states contiguous, 16 per register), so nothing is transposed in or out; h and A are the whole
+// layer's, a.z its rows.
+inline void scan_in_place(const ScanArgs& a, float* h_all, const float* A) {
+  const index_t n = a.n;
+  for (index_t t = 0; t < a.T; ++t) {
+    const float* B = a.bc + t * a.bc_stride;
+    const float* C = B + n;
+    for (index_t c = 0; c < a.di; ++c) {
+      const float dt = a.delta[t * a.di + c], u = a.uc[t * a.di + c];
+      const __m512 vdt = _mm512_set1_ps(dt), du = _mm512_set1_ps(dt * u);
+      float* h = h_all + c * n;
+      const float* ac = A + c * n;
+      __m512 acc = _mm512_setzero_ps();
+      for (index_t s = 0; s < n; s += 16) {
+        const __mmask16 m = n - s >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - s)) - 1u);
+        const __m512 e = fast_exp(_mm512_mul_ps(vdt, _mm512_maskz_loadu_ps(m, ac + s)));
+        const __m512 hv = _mm512_fmadd_ps(e, _mm512_maskz_loadu_ps(m, h + s),
+                                          _mm512_mul_ps(du, _mm512_maskz_loadu_ps(m, B + s)));
+        _mm512_mask_storeu_ps(h + s, m, hv);
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, C + s), hv, acc);
+      }
+      const float zv = a.z(t, c);
+      a.out[t * a.di + c] =
+          (_mm512_reduce_add_ps(acc) + a.D[c] * u) * (zv / (1.0f + cpu_detail::fast_exp(-zv)));
+    }
+  }
+}
+
 }  // namespace avx512
 SAMBA_TARGET_END
 #endif
@@ -234,14 +263,25 @@ struct MambaKernel<cpu, W> {
   // Blocks are independent and split over the threads; each thread runs its blocks through the
   // sequence scan_time_chunk steps at a time. On a CPU without AVX2 (cpu/isa.hpp), and for the
   // last d_inner mod width channels, the same loops run on plain arrays (which the compiler
-  // vectorises with the ISA of the program's flags).
+  // vectorises with the ISA of the program's flags). With AVX-512, calls of up to
+  // scan_in_place_max steps (decode) skip the transposition and run on the state as it lies,
+  // a channel's d_state values a register.
+  static constexpr index_t scan_in_place_max = 4;
   static void scan_sequence(const Layer& layer, State& state, const float* uc, const float* delta,
                             const float* bc, index_t bc_stride, ConstMatrixView<float> z,
                             float* out) {
 #if SAMBA_CPU_HAS_AVX2_KERNELS
-    if (cpu_detail::active_isa() >= cpu_detail::Isa::avx512 && z.stride(1) == 1)
-      return scan_blocks<cpu_detail::scan_block_avx512>(layer, state, uc, delta, bc, bc_stride, z,
-                                                        out);
+    if (cpu_detail::active_isa() >= cpu_detail::Isa::avx512) {
+      if (z.rows() <= scan_in_place_max) {
+        const index_t di = layer.config().d_inner();
+        const cpu_detail::ScanArgs args{z.rows(),  di, layer.config().d_state,   uc, delta, bc,
+                                        bc_stride, z,  layer.weights().D.data(), out};
+        return cpu_detail::avx512::scan_in_place(args, state.ssm.data(), layer.A().data());
+      }
+      if (z.stride(1) == 1)
+        return scan_blocks<cpu_detail::scan_block_avx512>(layer, state, uc, delta, bc, bc_stride, z,
+                                                          out);
+    }
 #endif
     scan_blocks<cpu_detail::scan_block>(layer, state, uc, delta, bc, bc_stride, z, out);
   }
