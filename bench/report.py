@@ -72,10 +72,10 @@ GGML = {
                              "decode_ms": {None: (4.0, 2.1)}},
 }
 
-WORKLOAD_ORDER = ["rmsnorm", "swiglu", "mamba", "selective_scan", "causal_conv", "swa",
+WORKLOAD_ORDER = ["rmsnorm", "swiglu", "mamba", "selective_scan", "causal_conv", "mamba2", "swa",
                   "causal_attention", "samba_pair", "llama_pair"]
 TITLES = {
-    "rmsnorm": "RMSNorm", "swiglu": "SwiGLU MLP", "mamba": "Mamba layer",
+    "rmsnorm": "RMSNorm", "swiglu": "SwiGLU MLP", "mamba": "Mamba layer", "mamba2": "Mamba-2 layer",
     "selective_scan": "selective scan alone", "causal_conv": "causal conv alone",
     "swa": "sliding-window attention", "causal_attention": "full causal attention",
     "samba_pair": "Samba block pair", "llama_pair": "Llama block pair",
@@ -447,7 +447,7 @@ def plot_all(rows, ggml_rows, outdir, sgemm, threads, machine):
         written.append(path)
 
     # 1. tok/s vs T for every layer, f32 against bf16.
-    layers = [w for w in WORKLOAD_ORDER[:7] if any(r["workload"] == w for r in rs)]
+    layers = [w for w in WORKLOAD_ORDER[:8] if any(r["workload"] == w for r in rs)]
     if layers:
         cols = 4
         fig, axes = plt.subplots((len(layers) + cols - 1) // cols, cols,

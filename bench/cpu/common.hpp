@@ -148,6 +148,17 @@ double flops(const MambaLayer<cpu, W>& l, index_t, index_t T) {
   const double proj = 2.0 * (d * 2 * di + di * (r + 2 * n) + r * di + di * d);  // in, x, dt, out
   return static_cast<double>(T) * proj + conv_flops(c, T) + scan_flops(c, T);
 }
+// Mamba-2: the projections, the conv, and the recurrence counted as Mamba-1's scan is, 6 FLOPs per
+// state element and step (the decay, the update, the read-out; H·N·P = d_inner·N elements), which
+// is what the stepped form does (the chunked form does more, as GEMMs).
+template <StorageType W>
+double flops(const Mamba2Layer<cpu, W>& l, index_t, index_t T) {
+  const auto& c = l.config();
+  const double d = static_cast<double>(c.d_model), di = static_cast<double>(c.resolved_d_inner());
+  const double proj = 2.0 * d * static_cast<double>(c.proj_dim()) + 2.0 * di * d;
+  return static_cast<double>(T) * (proj + 2.0 * static_cast<double>(c.conv_dim() * c.d_conv) +
+                                   6.0 * di * static_cast<double>(c.d_state));
+}
 template <StorageType W, AttentionKind K>
 double flops(const Attention<cpu, W, K>& l, index_t context, index_t T) {
   const auto& c = l.config();
@@ -184,6 +195,13 @@ double weight_bytes(const MambaLayer<cpu, W>& l) {
                              w.x_proj.bytes() + w.dt_proj.bytes() + w.dt_bias.bytes() +
                              l.A().bytes() + w.D.bytes() + w.out_proj.bytes());
 }
+template <StorageType W>
+double weight_bytes(const Mamba2Layer<cpu, W>& l) {
+  const auto& w = l.weights();
+  return static_cast<double>(w.in_proj.bytes() + w.conv_weight.bytes() + w.conv_bias.bytes() +
+                             w.dt_bias.bytes() + l.A().bytes() + w.D.bytes() +
+                             w.norm_weight.bytes() + w.out_proj.bytes());
+}
 template <StorageType W, AttentionKind K>
 double weight_bytes(const Attention<cpu, W, K>& l) {
   const auto& w = l.weights();
@@ -212,6 +230,12 @@ template <StorageType W>
 double state_bytes(const MambaLayer<cpu, W>& l, index_t) {
   const auto& c = l.config();
   return f32_bytes * static_cast<double>((c.d_conv - 1) * c.d_inner() + c.d_inner() * c.d_state);
+}
+template <StorageType W>
+double state_bytes(const Mamba2Layer<cpu, W>& l, index_t) {
+  const auto& c = l.config();
+  return f32_bytes *
+         static_cast<double>((c.d_conv - 1) * c.conv_dim() + c.resolved_d_inner() * c.d_state);
 }
 template <StorageType W, AttentionKind K>
 double state_bytes(const Attention<cpu, W, K>& l, index_t context) {
@@ -273,6 +297,19 @@ template <StorageType W>
 MambaLayer<cpu, W> make_mamba(const ModelDims& m) {
   Random rng(12);
   return MambaLayer<cpu, W>::random(layer_config(m, std::type_identity<MambaConfig>{}), rng);
+}
+// Mamba-2 at the model's width: d_inner 2·d_model, heads of 64, d_state 128, one group (the
+// published Mamba-2 models' shape).
+template <StorageType W>
+Mamba2Layer<cpu, W> make_mamba2(const ModelDims& m) {
+  Random rng(15);
+  Mamba2Config c;
+  c.d_model = m.d_model;
+  c.expand = 2;
+  c.head_dim = 64;
+  c.d_state = 128;
+  c.n_groups = 1;
+  return Mamba2Layer<cpu, W>::random(c, rng);
 }
 template <StorageType W, AttentionKind K>
 Attention<cpu, W, K> make_attention(const ModelDims& m) {

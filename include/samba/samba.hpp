@@ -11,6 +11,7 @@
 
 #include "samba/layers/attention.hpp"
 #include "samba/layers/mamba.hpp"
+#include "samba/layers/mamba2.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/layers/swiglu.hpp"
 
@@ -30,6 +31,7 @@
 #include "samba/cpu/attention.hpp"
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/mamba.hpp"
+#include "samba/cpu/mamba2.hpp"
 #include "samba/cpu/model.hpp"
 #include "samba/cpu/pre_norm.hpp"
 #include "samba/cpu/rmsnorm.hpp"

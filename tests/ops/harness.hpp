@@ -126,8 +126,32 @@ struct SambaStackRow {
   }
 };
 
+// Mamba-2: several heads and groups, d_state on both sides of a register, a clamped time step and
+// Nemotron-H's grouped norm. T = 29 stays below the recurrence's chunk: the chunked path is
+// tested in tests/layers/mamba2.cpp and tests/cpu/linear_recurrence.cpp.
+struct Mamba2Row {
+  static constexpr const char* name = "Mamba2Layer";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 3; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    Mamba2Config c;
+    c.d_model = std::array<index_t, 3>{8, 12, 5}[s];
+    c.d_inner = std::array<index_t, 3>{16, 24, 10}[s];
+    c.head_dim = std::array<index_t, 3>{4, 6, 10}[s];
+    c.d_state = std::array<index_t, 3>{5, 17, 2}[s];
+    c.n_groups = std::array<index_t, 3>{2, 4, 1}[s];
+    c.d_conv = std::array<index_t, 3>{4, 3, 1}[s];
+    c.norm_group = std::array<index_t, 3>{0, 6, 0}[s];
+    if (s == 1) c.dt_min = 0.01f, c.dt_max = 0.05f;
+    return Mamba2Layer<B, W>::random(c, rng);
+  }
+};
+
 using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
                         SambaStackRow>;
+// Rows whose layer has no CUDA kernel yet: the CPU runner adds them to Rows.
+using CpuOnlyRows = std::tuple<Mamba2Row>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

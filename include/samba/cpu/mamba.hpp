@@ -12,6 +12,7 @@
 
 #include "samba/core/backend.hpp"
 #include "samba/cpu/batch.hpp"
+#include "samba/cpu/conv.hpp"
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/math.hpp"
 #include "samba/cpu/parallel.hpp"
@@ -221,36 +222,12 @@ struct MambaKernel<cpu, W> {
     });
   }
 
-  // out[t, c] = silu(bias[c] + Σ_k w[c, k] · u[t − (K−1) + k, c]); inputs before the chunk come
-  // from state.conv, which is then advanced to hold the chunk's last K − 1 inputs.
+  // The causal conv + SiLU of one sequence's chunk (cpu/conv.hpp), advancing state.conv.
   static void causal_conv_silu(const Layer& layer, State& state, ConstMatrixView<float> u,
                                MatrixView<float> out) {
-    const index_t T = u.rows(), di = layer.config().d_inner(), K = layer.config().d_conv;
-    const float* cw = layer.weights().conv_weight.data();
-    const float* cb = layer.weights().conv_bias.data();
-    float* hist = state.conv.data();           // [K − 1, di]
-    auto input = [&](index_t s, index_t ch) {  // s: time relative to the chunk start, may be < 0
-      return s >= 0 ? u(s, ch) : hist[(K - 1 + s) * di + ch];
-    };
-    for (index_t t = 0; t < T; ++t) {
-      float* o = out.row(t);
-      for (index_t ch = 0; ch < di; ++ch) {
-        float acc = cb[ch];
-        for (index_t k = 0; k < K; ++k)
-          acc += cw[ch * K + k] * input(math::conv_source(t, k, K), ch);
-        o[ch] = cpu_detail::silu(acc);
-      }
-    }
-    // New history: the last K − 1 inputs of (old history, chunk), oldest first.
-    for (index_t j = 0; j < K - 1; ++j) {
-      const index_t s = math::conv_state_source(j, T, K);  // relative time of history row j
-      if (s < 0) {
-        std::copy_n(hist + (K - 1 + s) * di, di,
-                    hist + j * di);  // from row T + j > j: rows only move up
-      } else {
-        for (index_t ch = 0; ch < di; ++ch) hist[j * di + ch] = u(s, ch);
-      }
-    }
+    cpu_detail::causal_conv_silu(u, layer.weights().conv_weight.data(),
+                                 layer.weights().conv_bias.data(), layer.config().d_conv,
+                                 state.conv.data(), out);
   }
 
   // h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u'_t;  y_t = (C_t · h_t + D ⊙ u'_t) ⊙ silu(z_t).

@@ -1,0 +1,41 @@
+// The causal depthwise convolution with SiLU of Mamba-1 and Mamba-2, on the CPU, for one sequence's
+// chunk, continuing from the sequence's last inputs.
+#pragma once
+
+#include <algorithm>
+
+#include "samba/core/math.hpp"
+#include "samba/core/tensor.hpp"
+#include "samba/cpu/math.hpp"
+
+namespace samba::cpu_detail {
+
+// out[t, c] = silu(bias[c] + Σ_k weight[c, k] · u[t − (K−1) + k, c]) for the channels of u
+// (weight [channels, K], bias [channels]); inputs before the chunk come from hist [K − 1, channels]
+// (oldest first), which is then advanced to hold the last K − 1 inputs.
+inline void causal_conv_silu(ConstMatrixView<float> u, const float* weight, const float* bias,
+                             index_t K, float* hist, MatrixView<float> out) {
+  const index_t T = u.rows(), C = u.cols();
+  auto input = [&](index_t s, index_t ch) {  // s: time relative to the chunk start, may be < 0
+    return s >= 0 ? u(s, ch) : hist[(K - 1 + s) * C + ch];
+  };
+  for (index_t t = 0; t < T; ++t) {
+    float* o = out.row(t);
+    for (index_t ch = 0; ch < C; ++ch) {
+      float acc = bias[ch];
+      for (index_t k = 0; k < K; ++k)
+        acc += weight[ch * K + k] * input(math::conv_source(t, k, K), ch);
+      o[ch] = silu(acc);
+    }
+  }
+  // New history: the last K − 1 inputs of (old history, chunk), oldest first.
+  for (index_t j = 0; j < K - 1; ++j) {
+    const index_t s = math::conv_state_source(j, T, K);  // relative time of history row j
+    if (s < 0)
+      std::copy_n(hist + (K - 1 + s) * C, C, hist + j * C);  // from row T + j > j: rows move up
+    else
+      for (index_t ch = 0; ch < C; ++ch) hist[j * C + ch] = u(s, ch);
+  }
+}
+
+}  // namespace samba::cpu_detail
