@@ -39,8 +39,12 @@ class ScratchArena {
   // `bytes` bytes (64-byte aligned) that stay valid until the matching release.
   std::byte* take(std::size_t bytes) {
     bytes = (std::max<std::size_t>(bytes, 1) + alignment - 1) / alignment * alignment;
-    marks_.push_back({current_, top_});
+    // Whatever throws (bad_alloc) leaves the live buffers and the marks as they were.
+    if (marks_.size() == marks_.capacity())
+      marks_.reserve(std::max<std::size_t>(16, 2 * marks_.capacity()));
+    const Mark before{current_, top_};
     if (blocks_.empty() || top_ + bytes > blocks_[current_].size) next_block(bytes);
+    marks_.push_back(before);
     std::byte* p = blocks_[current_].data.get() + top_;
     top_ += bytes;
 #if defined(SAMBA_SCRATCH_POISON)
