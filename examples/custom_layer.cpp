@@ -61,7 +61,7 @@ class EmaMixer {
     const samba::index_t T = x.rows(), d = d_model();
     if (x.cols() != d || y.cols() != d || y.rows() != T || state.s.size() != d)
       throw samba::error("EmaMixer: x, y must be [T, d_model] and the state of this layer");
-    samba::HostBuffer<float> mixed(T * d);  // s_t for every t of the chunk
+    samba::ScratchBuffer<float> mixed(T * d);  // s_t for every t of the chunk (uninitialised)
     const float* alpha = weights_.alpha.data();
     for (samba::index_t t = 0; t < T; ++t)
       for (samba::index_t i = 0; i < d; ++i) {
