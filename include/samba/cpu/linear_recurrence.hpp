@@ -14,7 +14,8 @@
 //     blocks on the diagonal sum q_i[c] k_j[c] exp(b_i[c] − b_j[c]) directly;
 //   - the state: S = diag(exp(b_last)) · S + (K ⊙ exp(b_last − b))ᵀ · V.
 // Short calls (decode) step the recurrence directly. Heads are independent and split over the
-// threads. All arithmetic is f32; scratch comes from the thread's arena.
+// threads. All arithmetic is f32 (exp: cpu/simd.hpp's fast_exp, ≤ 2 ulp); scratch comes from the
+// thread's arena.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include "samba/core/tensor.hpp"
 #include "samba/cpu/gemm.hpp"
 #include "samba/cpu/parallel.hpp"
+#include "samba/cpu/simd.hpp"
 
 namespace samba::cpu_detail {
 
@@ -54,9 +56,9 @@ inline void step_head(const HeadViews& h, index_t K, index_t V, bool per_key) {
     const float* g = h.g.row(t);
     float* o = h.o.row(t);
     std::fill_n(o, V, 0.0f);
-    const float shared = per_key ? 0.0f : std::exp(g[0]);
+    const float shared = per_key ? 0.0f : fast_exp(g[0]);
     for (index_t c = 0; c < K; ++c) {
-      const float decay = per_key ? std::exp(g[c]) : shared, kc = k[c], qc = q[c];
+      const float decay = per_key ? fast_exp(g[c]) : shared, kc = k[c], qc = q[c];
       float* s = h.S + c * V;
       for (index_t e = 0; e < V; ++e) {
         s[e] = decay * s[e] + kc * v[e];
@@ -78,7 +80,7 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
 
   // Across chunks: O = (Q ⊙ exp(b)) · S.
   for (index_t i = 0; i < n; ++i)
-    for (index_t c = 0; c < K; ++c) qe[i * K + c] = h.q(i, c) * std::exp(bi(i, c));
+    for (index_t c = 0; c < K; ++c) qe[i * K + c] = h.q(i, c) * fast_exp(bi(i, c));
   gemm_nn(ConstMatrixView<float>(qe.data(), {n, K}, {K, 1}),
           ConstMatrixView<float>(h.S, {K, V}, {V, 1}), h.o, /*accumulate=*/false, isa);
 
@@ -88,7 +90,7 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
     gemm_nt(h.q, h.k, A, /*accumulate=*/false, isa);
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j < n; ++j)
-        A(i, j) = j <= i ? A(i, j) * std::exp(bi(i, 0) - bi(j, 0)) : 0.0f;
+        A(i, j) = j <= i ? A(i, j) * fast_exp(bi(i, 0) - bi(j, 0)) : 0.0f;
   } else {
     std::fill_n(a.data(), n * n, 0.0f);
     ScratchBuffer<float> qh(sub_chunk * K), kh(n * K);
@@ -99,16 +101,16 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
         for (index_t j = r0; j <= i; ++j) {
           float s = 0.0f;
           for (index_t c = 0; c < K; ++c)
-            s += h.q(i, c) * h.k(j, c) * std::exp(bi(i, c) - bi(j, c));
+            s += h.q(i, c) * h.k(j, c) * fast_exp(bi(i, c) - bi(j, c));
           A(i, j) = s;
         }
       if (r0 == 0) continue;
       // Below the diagonal: keys [0, r0) against queries [r0, r1), both scaled towards b_{r0}.
       for (index_t i = r0; i < r1; ++i)
         for (index_t c = 0; c < K; ++c)
-          qh[(i - r0) * K + c] = h.q(i, c) * std::exp(bi(i, c) - bi(r0, c));
+          qh[(i - r0) * K + c] = h.q(i, c) * fast_exp(bi(i, c) - bi(r0, c));
       for (index_t j = 0; j < r0; ++j)
-        for (index_t c = 0; c < K; ++c) kh[j * K + c] = h.k(j, c) * std::exp(bi(r0, c) - bi(j, c));
+        for (index_t c = 0; c < K; ++c) kh[j * K + c] = h.k(j, c) * fast_exp(bi(r0, c) - bi(j, c));
       gemm_nt(ConstMatrixView<float>(qh.data(), {rows, K}, {K, 1}),
               ConstMatrixView<float>(kh.data(), {r0, K}, {K, 1}),
               MatrixView<float>(a.data() + r0 * n, {rows, r0}, {n, 1}), /*accumulate=*/false, isa);
@@ -118,10 +120,10 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
 
   // The state: S = diag(exp(b_last)) S + (K ⊙ exp(b_last − b))ᵀ V.
   for (index_t c = 0; c < K; ++c) {
-    const float last = bi(n - 1, c), scale = std::exp(last);
+    const float last = bi(n - 1, c), scale = fast_exp(last);
     float* s = h.S + c * V;
     for (index_t e = 0; e < V; ++e) s[e] *= scale;
-    for (index_t j = 0; j < n; ++j) kt[c * n + j] = h.k(j, c) * std::exp(last - bi(j, c));
+    for (index_t j = 0; j < n; ++j) kt[c * n + j] = h.k(j, c) * fast_exp(last - bi(j, c));
   }
   gemm_nn(ConstMatrixView<float>(kt.data(), {K, n}, {n, 1}), h.v,
           MatrixView<float>(h.S, {K, V}, {V, 1}), /*accumulate=*/true, isa);
