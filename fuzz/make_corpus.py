@@ -182,7 +182,14 @@ def config_cases():
     for name, (cfg, outcome) in edge.items():
         cases[f"edge-{name}"] = (json.dumps(cfg, indent=1).encode(), outcome)
     cases["edge-not-json"] = (b'{"model_type": "samba",', "not valid JSON")
-    cases["edge-nan"] = (b'{"model_type": "samba", "rope_base": NaN}', "not valid JSON")
+    # Python's json writes NaN and Infinity bare; samba reads them (config.hpp) and the typed
+    # lookups refuse them where a finite number is needed.
+    cases["edge-nan"] = (json.dumps({**samba, "rope_base": float("nan")}, indent=1).encode(),
+                         "'rope_base' must be finite")
+    cases["edge-infinity"] = (json.dumps({**samba, "rope_base": float("inf")}, indent=1).encode(),
+                              "'rope_base' must be finite")
+    cases["edge-infinity-word"] = (b'{"model_type": "samba", "rope_base": Infinite}',
+                                   "not valid JSON")
     return cases
 
 
