@@ -13,6 +13,8 @@ ModelDims tiny_dims(index_t n_blocks) {
   d.d_ff = 24;
   d.d_state = 4;
   d.dt_rank = 2;
+  d.ssm_head_dim = 8;  // Mamba-2: 4 heads of 8 in d_inner 32, in 2 groups
+  d.ssm_groups = 2;
   return d;
 }
 
@@ -56,6 +58,22 @@ TEST_CASE("every preset matches the reference, chunked == whole == token-by-toke
   }
   SECTION("Samba, bf16 weights") {
     check_against_reference<presets::Samba<cpu, bf16>>(4, 40);
+  }
+  SECTION("Mamba2") {
+    check_against_reference<presets::Mamba2<>>(3, 40);
+  }
+  SECTION("Mamba2Hybrid, cyclic and in Nemotron-H's kind of order") {
+    check_against_reference<presets::Mamba2Hybrid<>>(5, 40);
+    using S = presets::Mamba2Hybrid<>;
+    auto cfg = make_config<S>(tiny_dims(7));
+    cfg.order = parse_order("M-M*-M-", "M-*", "hybrid_override_pattern");
+    const auto stack = S::random(cfg, 7);
+    const index_t T = 70;  // past the recurrence's chunk of 64
+    HostBuffer<float> x = test::random_activations(T, 16, 6);
+    const auto xv = x.view<2>({T, 16});
+    const auto want = reference::forward(stack, reference::Matrix::from(xv));
+    CHECK(test::rel_error(test::run_chunked(stack, xv, {T}).view<2>({T, 16}), want) <= 5e-5);
+    CHECK(test::rel_error(test::run_chunked(stack, xv, {3, 1, 30}).view<2>({T, 16}), want) <= 5e-5);
   }
 }
 

@@ -7,6 +7,9 @@
 //   MambaOnly     [Mamba]                  Mamba-1 / Hugging Face MambaForCausalLM blocks
 //   Llama         [attention, MLP]         the Transformer baseline (full causal attention, GQA)
 //   LlamaSWA      [SWA, MLP]               Mistral-style sliding-window Transformer
+//   Mamba2        [Mamba-2]                Hugging Face Mamba2ForCausalLM blocks
+//   Mamba2Hybrid  [Mamba-2, MLP, attention]  the block types of Mamba-2 hybrids (Nemotron-H's
+//                                          M, -, *), in the order their config gives
 //
 // Every block is PreNorm: y = x + layer(RMSNorm(x)).
 #pragma once
@@ -17,6 +20,7 @@
 #include "samba/core/backend.hpp"
 #include "samba/layers/attention.hpp"
 #include "samba/layers/mamba.hpp"
+#include "samba/layers/mamba2.hpp"
 #include "samba/layers/swiglu.hpp"
 #include "samba/stack/hybrid_stack.hpp"
 #include "samba/stack/pre_norm.hpp"
@@ -39,6 +43,11 @@ template <class B = cpu, StorageType W = float>
 using Llama = HybridStack<PreNorm<CausalAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>
 using LlamaSWA = HybridStack<PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using Mamba2 = HybridStack<PreNorm<Mamba2Layer<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using Mamba2Hybrid =
+    HybridStack<PreNorm<Mamba2Layer<B, W>>, PreNorm<SwiGLU<B, W>>, PreNorm<CausalAttention<B, W>>>;
 
 }  // namespace presets
 
@@ -62,10 +71,26 @@ struct ModelDims {
   index_t d_conv = 4;
   index_t expand = 2;
   index_t dt_rank = 0;  // 0: ceil(d_model / 16)
+  // Mamba-2 (also d_state, d_conv, expand above)
+  index_t ssm_head_dim = 64;
+  index_t ssm_groups = 1;
+  index_t ssm_norm_group = 0;  // 0: the whole d_inner
 };
 
 inline MambaConfig layer_config(const ModelDims& d, std::type_identity<MambaConfig>) {
   return {d.d_model, d.d_state, d.d_conv, d.expand, d.dt_rank};
+}
+inline Mamba2Config layer_config(const ModelDims& d, std::type_identity<Mamba2Config>) {
+  Mamba2Config c;
+  c.d_model = d.d_model;
+  c.expand = d.expand;
+  c.d_state = d.d_state;
+  c.n_groups = d.ssm_groups;
+  c.head_dim = d.ssm_head_dim;
+  c.d_conv = d.d_conv;
+  c.norm_group = d.ssm_norm_group;
+  c.norm_eps = d.norm_eps;
+  return c;
 }
 inline SwiGLUConfig layer_config(const ModelDims& d, std::type_identity<SwiGLUConfig>) {
   return {d.d_model, d.d_ff};
