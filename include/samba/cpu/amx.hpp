@@ -66,20 +66,9 @@ class TileScope {
   TileScope& operator=(const TileScope&) = delete;
 };
 
-inline std::uint16_t bf16_round(float f) {  // round to nearest even (finite f)
-  std::uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return static_cast<std::uint16_t>((b + 0x7FFFu + ((b >> 16) & 1u)) >> 16);
-}
-inline float bf16_value(std::uint16_t h) {
-  const std::uint32_t b = static_cast<std::uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &b, 4);
-  return f;
-}
-
 SAMBA_TARGET_AVX512_BEGIN
-// hi[i] = bf16(x[i]), lo[i] = bf16(x[i] − hi[i]) for n values, 16 at a time.
+// hi[i] = bf16(x[i]), lo[i] = bf16(x[i] − hi[i]) for n values, 16 at a time (the rounding of
+// core/dtype.hpp's from_float<bf16>, nearest even; the tail through it).
 inline void split_row(const float* x, index_t n, std::uint16_t* hi, std::uint16_t* lo) {
   index_t i = 0;
   const __m512i bias = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
@@ -97,8 +86,9 @@ inline void split_row(const float* x, index_t n, std::uint16_t* hi, std::uint16_
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + i), _mm512_cvtepi32_epi16(l));
   }
   for (; i < n; ++i) {
-    hi[i] = bf16_round(x[i]);
-    lo[i] = bf16_round(x[i] - bf16_value(hi[i]));
+    const bf16 h = from_float<bf16>(x[i]);
+    hi[i] = h.bits;
+    lo[i] = from_float<bf16>(x[i] - to_float(h)).bits;
   }
 }
 SAMBA_TARGET_END
