@@ -10,20 +10,9 @@ namespace samba::reference {
 
 template <StorageType W>
 Matrix mamba(const MambaConfig& c, const MambaWeights<W>& w, const Matrix& x) {
-  const index_t T = x.rows, di = c.d_inner(), n = c.d_state, K = c.d_conv, r = c.resolved_dt_rank();
+  const index_t T = x.rows, di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank();
   const Matrix xz = linear(x, w.in_proj);  // [T, 2·d_inner]: u then z
-
-  // Causal depthwise conv over u (zeros before the sequence), then SiLU.
-  Matrix u(T, di);
-  for (index_t t = 0; t < T; ++t)
-    for (index_t ch = 0; ch < di; ++ch) {
-      double acc = at(w.conv_bias, ch);
-      for (index_t k = 0; k < K; ++k) {
-        const index_t s = t - (K - 1) + k;
-        if (s >= 0) acc += at(w.conv_weight, ch, k) * xz(s, ch);
-      }
-      u(t, ch) = silu(acc);
-    }
+  const Matrix u = causal_conv_silu(xz, 0, w.conv_weight, w.conv_bias);  // over u
 
   const Matrix xdbl = linear(u, w.x_proj);  // [T, dt_rank + 2·d_state]: δ, B, C
   Matrix delta_low(T, r);

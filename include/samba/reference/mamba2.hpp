@@ -14,20 +14,9 @@ namespace samba::reference {
 template <StorageType W>
 Matrix mamba2(const Mamba2Config& c, const Mamba2Weights<W>& w, const Matrix& x) {
   const index_t T = x.rows, di = c.resolved_d_inner(), N = c.d_state, P = c.head_dim;
-  const index_t H = c.n_heads(), G = c.n_groups, cd = c.conv_dim(), K = c.d_conv;
+  const index_t H = c.n_heads(), G = c.n_groups, cd = c.conv_dim();
   const Matrix proj = linear(x, w.in_proj);  // [T, d_inner + conv_dim + H]: z, xBC, dt
-
-  // Causal depthwise conv over xBC (zeros before the sequence), then SiLU.
-  Matrix xbc(T, cd);
-  for (index_t t = 0; t < T; ++t)
-    for (index_t ch = 0; ch < cd; ++ch) {
-      double acc = at(w.conv_bias, ch);
-      for (index_t k = 0; k < K; ++k) {
-        const index_t s = t - (K - 1) + k;
-        if (s >= 0) acc += at(w.conv_weight, ch, k) * proj(s, di + ch);
-      }
-      xbc(t, ch) = silu(acc);
-    }
+  const Matrix xbc = causal_conv_silu(proj, di, w.conv_weight, w.conv_bias);  // over xBC
 
   // The SSM, head by head: S[h] ∈ R^{N×P}.
   Matrix y(T, di);

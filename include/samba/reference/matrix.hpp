@@ -64,4 +64,23 @@ using math::sigmoid;
 using math::silu;
 using math::softplus;
 
+// The causal depthwise conv + SiLU of Mamba-1 and Mamba-2 over columns [col0, col0 + channels) of
+// x (zeros before the sequence): out[t, c] = silu(bias[c] + Σ_k weight[c, k] · x[t − (K−1) + k,
+// col0 + c]), weight [channels, K].
+inline Matrix causal_conv_silu(const Matrix& x, index_t col0, const Tensor<float>& weight,
+                               const Tensor<float>& bias) {
+  const index_t T = x.rows, C = weight.shape()[0], K = weight.shape()[1];
+  Matrix out(T, C);
+  for (index_t t = 0; t < T; ++t)
+    for (index_t ch = 0; ch < C; ++ch) {
+      double acc = at(bias, ch);
+      for (index_t k = 0; k < K; ++k) {
+        const index_t s = t - (K - 1) + k;
+        if (s >= 0) acc += at(weight, ch, k) * x(s, col0 + ch);
+      }
+      out(t, ch) = silu(acc);
+    }
+  return out;
+}
+
 }  // namespace samba::reference
