@@ -4,6 +4,7 @@
 
 #include <samba/layers/attention.hpp>
 #include <samba/layers/mamba.hpp>
+#include <samba/layers/mamba2.hpp>
 
 namespace samba::test {
 
@@ -29,6 +30,20 @@ inline MambaConfig small_mamba(index_t d_model, index_t d_state, index_t d_conv,
   c.d_conv = d_conv;
   c.expand = expand;
   c.dt_rank = dt_rank;
+  return c;
+}
+
+inline Mamba2Config small_mamba2(index_t d_model, index_t d_inner, index_t head_dim,
+                                 index_t d_state, index_t n_groups, index_t d_conv = 4,
+                                 index_t norm_group = 0) {
+  Mamba2Config c;
+  c.d_model = d_model;
+  c.d_inner = d_inner;
+  c.head_dim = head_dim;
+  c.d_state = d_state;
+  c.n_groups = n_groups;
+  c.d_conv = d_conv;
+  c.norm_group = norm_group;
   return c;
 }
 

@@ -9,22 +9,7 @@
 
 using namespace samba;
 
-namespace {
-
-Mamba2Config small_mamba2(index_t d_model, index_t d_inner, index_t head_dim, index_t d_state,
-                          index_t n_groups, index_t d_conv = 4, index_t norm_group = 0) {
-  Mamba2Config c;
-  c.d_model = d_model;
-  c.d_inner = d_inner;
-  c.head_dim = head_dim;
-  c.d_state = d_state;
-  c.n_groups = n_groups;
-  c.d_conv = d_conv;
-  c.norm_group = norm_group;
-  return c;
-}
-
-}  // namespace
+using test::small_mamba2;
 
 TEST_CASE("Mamba2Layer matches the reference, whole, chunked and token by token",
           "[layers][mamba2]") {

@@ -135,16 +135,12 @@ struct Mamba2Row {
   static int shapes() { return 3; }
   template <class B, StorageType W>
   static auto make(int s, Random& rng) {
-    Mamba2Config c;
-    c.d_model = std::array<index_t, 3>{8, 12, 5}[s];
-    c.d_inner = std::array<index_t, 3>{16, 24, 10}[s];
-    c.head_dim = std::array<index_t, 3>{4, 6, 10}[s];
-    c.d_state = std::array<index_t, 3>{5, 17, 2}[s];
-    c.n_groups = std::array<index_t, 3>{2, 4, 1}[s];
-    c.d_conv = std::array<index_t, 3>{4, 3, 1}[s];
-    c.norm_group = std::array<index_t, 3>{0, 6, 0}[s];
-    if (s == 1) c.dt_min = 0.01f, c.dt_max = 0.05f;
-    return Mamba2Layer<B, W>::random(c, rng);
+    using test::small_mamba2;
+    Mamba2Config c[] = {small_mamba2(8, 16, 4, 5, 2, 4), small_mamba2(12, 24, 6, 17, 4, 3, 6),
+                        small_mamba2(5, 10, 10, 2, 1, 1)};
+    c[1].dt_min = 0.01f;
+    c[1].dt_max = 0.05f;
+    return Mamba2Layer<B, W>::random(c[s], rng);
   }
 };
 
