@@ -53,6 +53,7 @@ def safetensors_cases():
             cases[f"{path.parent.name}-{path.name}"] = (b"\0" + path.read_bytes(), OK)
     # An index is read beside the shards of llama_f16_sharded: only its own index fits them.
     index_outcome = {"llama_f16_sharded": OK, "mamba_f16_sharded": "is not listed in the index",
+                     "mamba2_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
         cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),
@@ -143,6 +144,7 @@ def config_cases():
     llama = json.loads((DATA / "llama_f32" / "config.json").read_text())
     mistral = json.loads((DATA / "mistral_f32" / "config.json").read_text())
     samba = json.loads((DATA / "samba_f32" / "config.json").read_text())
+    mamba2 = json.loads((DATA / "mamba2_f32" / "config.json").read_text(), parse_constant=float)
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
     hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
     edge = {
@@ -155,6 +157,22 @@ def config_cases():
                               "'time_step_rank' must be an integer or \"auto\""),
         "mamba-huge-expand": ({**mamba, "expand": 2**62}, "'expand' must be <= 1073741824"),
         "mamba-untied": ({**mamba, "tie_word_embeddings": False}, OK),
+        # mamba2_f32: hidden 16, expand 2, 4 heads of 8, 2 groups, state 8.
+        "mamba2-heads-mismatch": ({**mamba2, "num_heads": 5},
+                                  "'num_heads' (5) × 'head_dim' (8) is 40, not the mixer's inner "
+                                  "width 32"),
+        "mamba2-groups-not-dividing": ({**mamba2, "n_groups": 3},
+                                       "'n_groups' (3) does not divide the heads (4)"),
+        "mamba2-limit-not-pair": ({**mamba2, "time_step_limit": [0.0]},
+                                  "'time_step_limit' must be a list [min, max]"),
+        "mamba2-limit-reversed": ({**mamba2, "time_step_limit": [0.5, 0.1]},
+                                  "is not an interval of non-negative values"),
+        "mamba2-limit-nan": ({**mamba2, "time_step_limit": [0.0, float("nan")]},
+                             "'time_step_limit[1]' must not be NaN"),
+        "mamba2-finite-limit": ({**mamba2, "time_step_limit": [0.001, 0.1]}, OK),
+        "mamba2-no-limit": ({k: v for k, v in mamba2.items() if k != "time_step_limit"}, OK),
+        "mamba2-bias": ({**mamba2, "use_bias": True}, "'use_bias': true"),
+        "mamba2-state-size": ({**mamba2, "state_size": 16}, "tensor '"),
         "llama-no-head-dim": (no_head_dim, OK),
         "llama-huge-layers": ({**llama, "num_hidden_layers": 2**62},
                               "'num_hidden_layers' must be <= 1073741824"),

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of four model families, with reference logits.
+"""Tiny random-weight checkpoints of five model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -7,6 +7,7 @@ names, config.json keys), and computes the logits of every prompt position with 
 float64 implementation of the published model definitions:
 
     "mamba"    Hugging Face MambaForCausalLM (modeling_mamba.py, slow path)
+    "mamba2"   Hugging Face Mamba2ForCausalLM (modeling_mamba2.py, torch_forward)
     "llama"    Hugging Face LlamaForCausalLM (modeling_llama.py)
     "mistral"  Hugging Face MistralForCausalLM (modeling_mistral.py), sliding window W:
                query i sees keys max(0, i − W + 1) … i (W keys, itself included)
@@ -60,6 +61,16 @@ lm_head.weight is not stored when tie_word_embeddings is true and the head is th
            backbone.norm_f.weight [d]; lm_head.weight [vocab, d] (absent when tied).
            d_inner = expand·d; dt_rank = time_step_rank, "auto" = ceil(d / 16).
            Block: x + mixer(RMSNorm(x)); then norm_f; logits = lm_head(h).
+  mamba2   backbone.embeddings.weight [vocab, d]; per layer i, backbone.layers.{i}.:
+           norm.weight [d], mixer.in_proj.weight [d_inner + conv_dim + num_heads, d] (rows:
+           z, xBC, dt), mixer.conv1d.weight [conv_dim, 1, conv_kernel], mixer.conv1d.bias
+           [conv_dim], mixer.dt_bias [H], mixer.A_log [H], mixer.D [H], mixer.norm.weight
+           [d_inner], mixer.out_proj.weight [d, d_inner]; backbone.norm_f.weight [d];
+           lm_head.weight [vocab, d] (absent when tied). d_inner = expand·d = num_heads·head_dim,
+           conv_dim = d_inner + 2·n_groups·state_size. Mixer: conv + SiLU over xBC; split into
+           u, B, C; Δ = clamp(softplus(dt + dt_bias), time_step_limit); head h reads group
+           h // (H / n_groups) of B and C; S_t = exp(Δ A) S_{t−1} + B_t (Δ u_t)ᵀ,
+           y = S_tᵀ C_t + D u_t; RMSNorm(y ⊙ silu(z)) over the whole d_inner; out_proj.
   llama,   model.embed_tokens.weight [vocab, d]; per layer, model.layers.{i}.:
   mistral  input_layernorm.weight, self_attn.{q,k,v,o}_proj.weight, post_attention_layernorm.weight,
            mlp.{gate,up,down}_proj.weight; model.norm.weight; lm_head.weight (absent when tied).
@@ -83,7 +94,8 @@ inv_freq = base^(−arange(0, rd, 2) / rd), dim j paired with dim j + rd/2 (rota
 attention scale 1/sqrt(head_dim); query head h reads kv head h // (n_heads / n_kv_heads);
 MLP down(silu(gate·x) ⊙ up·x); Mamba-1 as in docs/math.md (softplus with threshold 20).
 
-Self-checks run on every generation: the Mamba scan is computed twice (sequential recurrence and
+Self-checks run on every generation: the Mamba-2 SSM twice (recurrence and the quadratic
+masked form); the Mamba scan is computed twice (sequential recurrence and
 a closed-form quadratic sum over the decays) and the causal conv twice (explicit taps and
 torch's conv1d); the attention twice (masked matrix softmax, whose rows must sum to 1 with
 exactly min(i+1, W) non-zero weights, and an explicit per-query loop over the window); RoPE
@@ -148,6 +160,28 @@ def mamba_mixer_weights(d_model, d_state, d_conv, expand, dt_rank):
     a_log = torch.log(torch.arange(1, d_state + 1, dtype=torch.float32)).repeat(d_inner, 1)
     w["A_log"] = a_log + 0.1 * torch.randn(d_inner, d_state)
     w["D"] = 1.0 + 0.5 * torch.randn(d_inner)
+    w["out_proj.weight"] = linear(d_model, d_inner)
+    return w
+
+
+def mamba2_mixer_weights(d_model, d_inner, n_heads, n_groups, d_state, d_conv):
+    """Mamba-2 mixer with HF Mamba2Mixer parameter names, initialised as mamba_ssm's Mamba2 does
+    (A_h uniform in [1, 16], Δ log-uniform in [1e-3, 1e-1] through dt_bias), except: noise on D
+    and the norm weight, and the B and C rows of in_proj XPROJ_SCALE times wider, so that the SSM
+    term carries weight in y."""
+    conv_dim = d_inner + 2 * n_groups * d_state
+    w = {}
+    in_proj = linear(d_inner + conv_dim + n_heads, d_model)
+    in_proj[2 * d_inner:d_inner + conv_dim] *= XPROJ_SCALE
+    w["in_proj.weight"] = in_proj
+    conv_bound = 1.0 / math.sqrt(d_conv)
+    w["conv1d.weight"] = torch.empty(conv_dim, 1, d_conv).uniform_(-conv_bound, conv_bound)
+    w["conv1d.bias"] = torch.empty(conv_dim).uniform_(-conv_bound, conv_bound)
+    dt = torch.exp(torch.rand(n_heads) * (math.log(1e-1) - math.log(1e-3)) + math.log(1e-3))
+    w["dt_bias"] = dt + torch.log(-torch.expm1(-dt))
+    w["A_log"] = torch.log(torch.empty(n_heads).uniform_(1.0, 16.0))
+    w["D"] = 1.0 + 0.5 * torch.randn(n_heads)
+    w["norm.weight"] = norm_weight(d_inner)
     w["out_proj.weight"] = linear(d_model, d_inner)
     return w
 
@@ -361,6 +395,62 @@ def mamba_mixer(x, w, d_state, dt_rank):
     return (y * silu(z)) @ w["out_proj.weight"].t()
 
 
+def ssd(u, dt, A, B, C, D):
+    """Mamba-2's SSM. u [T, H, P]; dt [T, H] (after softplus and clamp); A [H]; B, C [T, H, N]
+    (each head's group already picked); D [H]. Sequential recurrence
+    S_t = exp(Δ_t A) S_{t−1} + B_t (Δ_t u_t)ᵀ, y_t = S_tᵀ C_t + D u_t, checked against the
+    quadratic form y_t = Σ_{s≤t} (C_t · B_s) exp(Σ_{s<r≤t} Δ_r A) Δ_s u_s + D u_t
+    (mamba_ssm's ssd_minimal without the chunks)."""
+    T, H, P = u.shape
+    N = B.shape[2]
+    S = torch.zeros(H, N, P, dtype=torch.float64)
+    ys = []
+    for t in range(T):
+        decay = torch.exp(dt[t] * A)                                   # [H]
+        S = decay[:, None, None] * S + B[t][:, :, None] * (dt[t][:, None] * u[t])[:, None, :]
+        ys.append(torch.einsum("hnp,hn->hp", S, C[t]))
+    y = torch.stack(ys) + D[None, :, None] * u
+
+    cum = torch.cumsum(dt * A, dim=0)                                  # [T, H]
+    seg = cum[:, None, :] - cum[None, :, :]                            # [t, s, H]
+    causal = (torch.arange(T)[:, None] >= torch.arange(T)[None, :])
+    L = torch.exp(seg.masked_fill(~causal[:, :, None], float("-inf")))
+    scores = torch.einsum("thn,shn->tsh", C, B) * L
+    y2 = torch.einsum("tsh,sh,shp->thp", scores, dt, u) + D[None, :, None] * u
+    scale = y.abs().max().item()
+    assert torch.allclose(y, y2, rtol=1e-9, atol=1e-11 * scale), "ssd: two forms disagree"
+    return y
+
+
+def gated_rmsnorm(y, z, weight, group, eps):
+    """HF MambaRMSNormGated over groups of `group` channels: normalise y ⊙ silu(z) per group."""
+    g = y * silu(z)
+    T, Di = g.shape
+    g = g.reshape(T, Di // group, group)
+    g = g / torch.sqrt(g.pow(2).mean(-1, keepdim=True) + eps)
+    return g.reshape(T, Di) * weight
+
+
+def mamba2_mixer(x, w, n_heads, head_dim, n_groups, d_state, dt_limit, norm_group, eps):
+    """HF Mamba2Mixer.torch_forward, one sequence from an empty cache. w: float64 weights under
+    the mixer's names (no prefix)."""
+    d_inner = n_heads * head_dim
+    conv_dim = d_inner + 2 * n_groups * d_state
+    proj = x @ w["in_proj.weight"].t()
+    z, xBC, dt = torch.split(proj, [d_inner, conv_dim, n_heads], dim=-1)
+    xBC = silu(causal_depthwise_conv(xBC, w["conv1d.weight"][:, 0, :], w["conv1d.bias"]))
+    u, B, C = torch.split(xBC, [d_inner, n_groups * d_state, n_groups * d_state], dim=-1)
+    T = x.shape[0]
+    dt = torch.clamp(softplus(dt + w["dt_bias"]), dt_limit[0], dt_limit[1])
+    per_group = n_heads // n_groups
+    B = B.reshape(T, n_groups, d_state).repeat_interleave(per_group, dim=1)
+    C = C.reshape(T, n_groups, d_state).repeat_interleave(per_group, dim=1)
+    A = -torch.exp(w["A_log"])
+    y = ssd(u.reshape(T, n_heads, head_dim), dt, A, B, C, w["D"]).reshape(T, d_inner)
+    y = gated_rmsnorm(y, z, w["norm.weight"], norm_group, eps)
+    return y @ w["out_proj.weight"].t()
+
+
 def rope(x, rotary_dims, base):
     """x [T, heads, head_dim]; rotate-half RoPE on the first rotary_dims dims at position t = row
     t: dim j pairs with j + rotary_dims/2. Checked against a complex-number rotation."""
@@ -512,6 +602,75 @@ def mamba_case(name, seed, dtype, n_shards, d, n_layers, state_size, expand, con
         "use_conv_bias": True,
         "vocab_size": vocab,
     }
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
+def mamba2_case(name, seed, dtype, n_shards, d, n_layers, state_size, expand, conv_kernel,
+                head_dim, n_groups, vocab, tied, eps, T, time_step_limit=None):
+    torch.manual_seed(seed)
+    d_inner = expand * d
+    n_heads = d_inner // head_dim
+    w = {"backbone.embeddings.weight": embedding(vocab, d)}
+    for i in range(n_layers):
+        p = f"backbone.layers.{i}."
+        w[p + "norm.weight"] = norm_weight(d)
+        for k, v in mamba2_mixer_weights(d, d_inner, n_heads, n_groups, state_size,
+                                         conv_kernel).items():
+            w[p + "mixer." + k] = v
+    w["backbone.norm_f.weight"] = norm_weight(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    limit = time_step_limit if time_step_limit is not None else (0.0, math.inf)
+    h = W["backbone.embeddings.weight"][tokens]
+    for i in range(n_layers):
+        p = f"backbone.layers.{i}."
+        mixer = {k[len(p + "mixer."):]: v for k, v in W.items() if k.startswith(p + "mixer.")}
+        # HF's MambaRMSNormGated normalises the whole inner width, whatever n_groups is.
+        h = h + mamba2_mixer(rmsnorm(h, W[p + "norm.weight"], eps), mixer, n_heads, head_dim,
+                             n_groups, state_size, limit, d_inner, eps)
+    h = rmsnorm(h, W["backbone.norm_f.weight"], eps)
+    head = W["backbone.embeddings.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    config = {
+        "architectures": ["Mamba2ForCausalLM"],
+        "bos_token_id": 0,
+        "chunk_size": 256,
+        "conv_kernel": conv_kernel,
+        "eos_token_id": 0,
+        "expand": expand,
+        "head_dim": head_dim,
+        "hidden_act": "silu",
+        "hidden_size": d,
+        "initializer_range": 0.1,
+        "layer_norm_epsilon": eps,
+        "model_type": "mamba2",
+        "n_groups": n_groups,
+        "num_heads": n_heads,
+        "num_hidden_layers": n_layers,
+        "pad_token_id": 0,
+        "rescale_prenorm_residual": False,
+        "residual_in_fp32": True,
+        "rms_norm": True,
+        "state_size": state_size,
+        "tie_word_embeddings": tied,
+        "time_step_floor": 0.0001,
+        "time_step_max": 0.1,
+        "time_step_min": 0.001,
+        "time_step_rank": "auto",
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_bias": False,
+        "use_cache": True,
+        "use_conv_bias": True,
+        "vocab_size": vocab,
+    }
+    # As released configs hold it: [0.0, Infinity], a bare Infinity in the JSON.
+    config["time_step_limit"] = list(limit)
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
@@ -693,6 +852,17 @@ def main():
                conv_kernel=4, time_step_rank=3, vocab=72, tied=True, eps=1e-5, T=40)
     mamba_case("mamba_f16_sharded", 2003, "F16", 2, d=20, n_layers=3, state_size=12, expand=2,
                conv_kernel=3, time_step_rank=2, vocab=64, tied=False, eps=1e-6, T=46)
+
+    # Prompts past the CPU's 64-step recurrence chunk; n_groups 1, 2 and 4; HF's default time
+    # step limit [0, ∞) and a finite one that clamps.
+    mamba2_case("mamba2_f32", 2401, "F32", 1, d=16, n_layers=3, state_size=8, expand=2,
+                conv_kernel=4, head_dim=8, n_groups=2, vocab=80, tied=False, eps=1e-5, T=72)
+    mamba2_case("mamba2_bf16_tied", 2402, "BF16", 1, d=16, n_layers=2, state_size=16, expand=2,
+                conv_kernel=4, head_dim=4, n_groups=4, vocab=64, tied=True, eps=1e-5, T=70,
+                time_step_limit=(0.0, 0.05))
+    mamba2_case("mamba2_f16_sharded", 2403, "F16", 2, d=24, n_layers=2, state_size=8, expand=2,
+                conv_kernel=3, head_dim=12, n_groups=1, vocab=72, tied=False, eps=1e-6, T=68,
+                time_step_limit=(0.002, math.inf))
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,

@@ -32,6 +32,11 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   CHECK(llama->info().pattern == "Llama [attention, MLP] x 4");
   CHECK_FALSE(llama->info().bounded_state);
   CHECK(llama->info().weight_dtype == dtype::f16);
+  const auto mamba2 = load_model(test::model_data_dir / "mamba2_bf16_tied");
+  CHECK(mamba2->info().family == "mamba2");
+  CHECK(mamba2->info().pattern == "Mamba2 [Mamba-2] x 2");
+  CHECK(mamba2->info().bounded_state);
+  CHECK(mamba2->info().tied_embeddings);
   // Conversion on request: the same checkpoint with f32 weight matrices.
   LoadOptions to_f32;
   to_f32.weight_dtype = dtype::f32;

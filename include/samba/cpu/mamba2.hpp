@@ -18,6 +18,9 @@
 
 namespace samba {
 
+template <>
+inline constexpr bool has_mamba2_kernel<cpu> = true;
+
 template <StorageType W>
 struct Mamba2Kernel<cpu, W> {
   using Layer = Mamba2Layer<cpu, W>;

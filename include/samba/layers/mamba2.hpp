@@ -151,6 +151,11 @@ struct Mamba2Kernel {
                 "samba::cuda has none yet)");
 };
 
+// Whether backend B has a Mamba2Kernel (cpu/mamba2.hpp sets it for samba::cpu): a checkpoint
+// loader for B builds Mamba-2 blocks only where it has, and says so where it has not.
+template <class B>
+inline constexpr bool has_mamba2_kernel = false;
+
 template <class B = cpu, StorageType W = float>
 class Mamba2Layer {
  public:

@@ -20,6 +20,7 @@
 
 #include "samba/model/families/llama.hpp"
 #include "samba/model/families/mamba.hpp"
+#include "samba/model/families/mamba2.hpp"
 #include "samba/model/families/samba.hpp"
 
 namespace samba {
@@ -31,7 +32,7 @@ template <class First, class... Rest>
 First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's first family
 }  // namespace detail
 
-using Families = FamilyList<MambaFamily, LlamaFamily, MistralFamily, SambaFamily>;
+using Families = FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;
