@@ -3,6 +3,7 @@
 #pragma once
 
 #include <samba/layers/attention.hpp>
+#include <samba/layers/gla.hpp>
 #include <samba/layers/mamba.hpp>
 #include <samba/layers/mamba2.hpp>
 
@@ -44,6 +45,21 @@ inline Mamba2Config small_mamba2(index_t d_model, index_t d_inner, index_t head_
   c.n_groups = n_groups;
   c.d_conv = d_conv;
   c.norm_group = norm_group;
+  return c;
+}
+
+inline GLAConfig small_gla(index_t d_model, index_t n_heads, index_t n_kv_heads, index_t key_dim,
+                           index_t value_dim, index_t gate_rank = 4, index_t conv_size = 0,
+                           bool output_gate = true) {
+  GLAConfig c;
+  c.d_model = d_model;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.key_dim = key_dim;
+  c.value_dim = value_dim;
+  c.gate_rank = gate_rank;
+  c.conv_size = conv_size;
+  c.output_gate = output_gate;
   return c;
 }
 

@@ -144,10 +144,25 @@ struct Mamba2Row {
   }
 };
 
+// GLA: one head and several, shared kv heads, the short conv, no output gate, a clamped decay.
+struct GLARow {
+  static constexpr const char* name = "GatedLinearAttention";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 3; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    using test::small_gla;
+    GLAConfig c[] = {small_gla(8, 2, 0, 4, 8), small_gla(12, 4, 2, 8, 12, 3, 4),
+                     small_gla(6, 1, 0, 6, 5, 2, 2, false)};
+    c[1].clamp_min = -0.05f;
+    return GatedLinearAttention<B, W>::random(c[s], rng);
+  }
+};
+
 using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
                         SambaStackRow>;
 // Rows whose layer has no CUDA kernel yet: the CPU runner adds them to Rows.
-using CpuOnlyRows = std::tuple<Mamba2Row>;
+using CpuOnlyRows = std::tuple<Mamba2Row, GLARow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

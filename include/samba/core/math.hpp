@@ -38,6 +38,17 @@ template <class T>
 SAMBA_HOST_DEVICE inline T silu(T a) {
   return a / (T(1) + exp_of(-a));
 }
+// log(sigmoid(a)) = min(a, 0) − log(1 + e^−|a|), without overflow for large |a| (PyTorch's
+// F.logsigmoid).
+template <class T>
+SAMBA_HOST_DEVICE inline T logsigmoid(T a) {
+  const T neg = a < T(0) ? a : T(0);
+  if constexpr (std::is_same_v<T, float>) {
+    return neg - log1pf(expf(-fabsf(a)));
+  } else {
+    return neg - log1p(exp(-fabs(a)));
+  }
+}
 // PyTorch's softplus (beta 1, threshold 20): log(1 + e^a), and a itself above the threshold.
 template <class T>
 SAMBA_HOST_DEVICE inline T softplus(T a) {

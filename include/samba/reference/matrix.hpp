@@ -60,6 +60,7 @@ Matrix linear(const Matrix& x, const Tensor<W>& w) {
 }
 
 // In double: core/math.hpp's, as every backend computes them.
+using math::logsigmoid;
 using math::sigmoid;
 using math::silu;
 using math::softplus;
