@@ -54,6 +54,7 @@ def safetensors_cases():
     # An index is read beside the shards of llama_f16_sharded: only its own index fits them.
     index_outcome = {"llama_f16_sharded": OK, "mamba_f16_sharded": "is not listed in the index",
                      "mamba2_f16_sharded": "is not listed in the index",
+                     "gla_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
         cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),
@@ -145,6 +146,7 @@ def config_cases():
     mistral = json.loads((DATA / "mistral_f32" / "config.json").read_text())
     samba = json.loads((DATA / "samba_f32" / "config.json").read_text())
     mamba2 = json.loads((DATA / "mamba2_f32" / "config.json").read_text(), parse_constant=float)
+    gla = json.loads((DATA / "gla_f32" / "config.json").read_text())
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
     hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
     edge = {
@@ -173,6 +175,23 @@ def config_cases():
         "mamba2-no-limit": ({k: v for k, v in mamba2.items() if k != "time_step_limit"}, OK),
         "mamba2-bias": ({**mamba2, "use_bias": True}, "'use_bias': true"),
         "mamba2-state-size": ({**mamba2, "state_size": 16}, "tensor '"),
+        # gla_f32: hidden 16, 3 layers, GLA with 2 heads, sliding-window attention at layer 1.
+        "gla-attn-layer-out-of-range": ({**gla, "attn": {**gla["attn"], "layers": [1, 3]}},
+                                        "'attn' 'layers' holds 3, not a layer index in [0, 3)"),
+        "gla-attn-kv-not-dividing": ({**gla, "attn": {**gla["attn"], "num_kv_heads": 3}},
+                                     "num_kv_heads (3) does not divide num_heads (4)"),
+        "gla-attn-no-layers": ({**gla, "attn": {"num_heads": 4}}, "'attn' must list its 'layers'"),
+        "gla-attn-not-dict": ({**gla, "attn": [1]}, "'attn' must be a dict"),
+        "gla-attn-qkv-bias": ({**gla, "attn": {**gla["attn"], "qkv_bias": True}},
+                              "'qkv_bias': true is not supported"),
+        "gla-heads-not-dividing": ({**gla, "num_heads": 3},
+                                   "key dim 8 (hidden_size × expand_k) is not a positive multiple "
+                                   "of num_heads (3)"),
+        "gla-feature-map": ({**gla, "feature_map": "relu"}, "'feature_map' "),
+        "gla-act": ({**gla, "hidden_act": "gelu"}, "'hidden_act' \"gelu\" is not supported"),
+        "gla-clamp-positive": ({**gla, "clamp_min": 0.5}, "'clamp_min' must be <= 0"),
+        "gla-short-conv": ({**gla, "use_short_conv": True}, "tensor '"),
+        "gla-no-attn": ({**gla, "attn": None}, "tensor '"),
         "llama-no-head-dim": (no_head_dim, OK),
         "llama-huge-layers": ({**llama, "num_hidden_layers": 2**62},
                               "'num_hidden_layers' must be <= 1073741824"),

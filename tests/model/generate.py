@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of five model families, with reference logits.
+"""Tiny random-weight checkpoints of six model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -8,6 +8,8 @@ float64 implementation of the published model definitions:
 
     "mamba"    Hugging Face MambaForCausalLM (modeling_mamba.py, slow path)
     "mamba2"   Hugging Face Mamba2ForCausalLM (modeling_mamba2.py, torch_forward)
+    "gla"      flash-linear-attention GLAForCausalLM (fla/models/gla, fla/layers/gla.py and
+               fla/layers/attn.py at the layers of the config's attn dict)
     "llama"    Hugging Face LlamaForCausalLM (modeling_llama.py)
     "mistral"  Hugging Face MistralForCausalLM (modeling_mistral.py), sliding window W:
                query i sees keys max(0, i − W + 1) … i (W keys, itself included)
@@ -71,6 +73,16 @@ lm_head.weight is not stored when tie_word_embeddings is true and the head is th
            u, B, C; Δ = clamp(softplus(dt + dt_bias), time_step_limit); head h reads group
            h // (H / n_groups) of B and C; S_t = exp(Δ A) S_{t−1} + B_t (Δ u_t)ᵀ,
            y = S_tᵀ C_t + D u_t; RMSNorm(y ⊙ silu(z)) over the whole d_inner; out_proj.
+  gla      model.embeddings.weight [vocab, d]; per layer i, model.layers.{i}.: attn_norm.weight,
+           attn.* (GLA: q_proj [key_dim, d], k_proj [kv·K, d], v_proj [kv·V, d], g_proj
+           [value_dim, d] (with the output gate), {q,k,v}_conv1d.weight [rows, 1, conv_size]
+           (with the short conv, no bias), gk_proj.0.weight [16, d], gk_proj.1.weight
+           [kv·K, 16], gk_proj.1.bias, o_proj [d, value_dim], g_norm_swish_gate.weight [V]
+           (fused norm and gate) or g_norm.weight; attention layers: q_proj, k_proj, v_proj,
+           o_proj), mlp_norm.weight, mlp.{gate,up,down}_proj.weight; model.norm.weight;
+           lm_head.weight (absent when tied). key_dim = int(d·expand_k), K = key_dim / heads.
+           GLA: α = logsigmoid(gk_proj(x)) / 16 (clamped), S_t = diag(exp α_t) S + k_t v_tᵀ,
+           o_t = S_tᵀ q_t / √K, per-head RMSNorm · weight · swish(g_proj x), o_proj.
   llama,   model.embed_tokens.weight [vocab, d]; per layer, model.layers.{i}.:
   mistral  input_layernorm.weight, self_attn.{q,k,v,o}_proj.weight, post_attention_layernorm.weight,
            mlp.{gate,up,down}_proj.weight; model.norm.weight; lm_head.weight (absent when tied).
@@ -451,6 +463,57 @@ def mamba2_mixer(x, w, n_heads, head_dim, n_groups, d_state, dt_limit, norm_grou
     return y @ w["out_proj.weight"].t()
 
 
+def gla_recurrence(q, k, v, gk):
+    """q, k, gk [T, H, K], v [T, H, V] (q already scaled, gk the log decay ≤ 0). Sequential
+    S_t = diag(exp(gk_t)) S_{t−1} + k_t v_tᵀ, o_t = S_tᵀ q_t, checked against the parallel form
+    o_t = Σ_{s≤t} Σ_c q_t[c] k_s[c] exp(b_t[c] − b_s[c]) v_s with b the cumulative log decay."""
+    T, H, K = q.shape
+    V = v.shape[2]
+    S = torch.zeros(H, K, V, dtype=torch.float64)
+    outs = []
+    for t in range(T):
+        S = torch.exp(gk[t])[:, :, None] * S + k[t][:, :, None] * v[t][:, None, :]
+        outs.append(torch.einsum("hk,hkv->hv", q[t], S))
+    o = torch.stack(outs)
+
+    b = torch.cumsum(gk, dim=0)                                        # [T, H, K]
+    expo = b[:, None] - b[None, :]                                     # [t, s, H, K]
+    causal = (torch.arange(T)[:, None] >= torch.arange(T)[None, :])
+    decay = torch.exp(expo.masked_fill(~causal[:, :, None, None], float("-inf")))
+    scores = torch.einsum("thk,shk,tshk->tsh", q, k, decay)
+    o2 = torch.einsum("tsh,shv->thv", scores, v)
+    scale = o.abs().max().item()
+    assert torch.allclose(o, o2, rtol=1e-9, atol=1e-11 * scale), "gla: two forms disagree"
+    return o
+
+
+def gla_mixer(x, w, n_heads, n_kv_heads, head_k, head_v, conv, output_gate, clamp_min, eps,
+              norm_name):
+    """fla's GatedLinearAttention.forward (fla/layers/gla.py) from an empty cache; w: float64
+    weights under the layer's names (no prefix)."""
+    T = x.shape[0]
+    q, k, v = x @ w["q_proj.weight"].t(), x @ w["k_proj.weight"].t(), x @ w["v_proj.weight"].t()
+    if conv:  # ShortConvolution, SiLU, no bias (GLABlock's default)
+        q, k, v = (silu(causal_depthwise_conv(a, w[f"{n}_conv1d.weight"][:, 0, :],
+                                              torch.zeros(a.shape[1], dtype=torch.float64)))
+                   for a, n in ((q, "q"), (k, "k"), (v, "v")))
+    gk = (x @ w["gk_proj.0.weight"].t()) @ w["gk_proj.1.weight"].t() + w["gk_proj.1.bias"]
+    group = n_heads // n_kv_heads
+    q = q.reshape(T, n_heads, head_k)
+    # einops '... (h d) -> ... (h g) d': head h reads kv head h // group.
+    k = k.reshape(T, n_kv_heads, head_k).repeat_interleave(group, dim=1)
+    gk = gk.reshape(T, n_kv_heads, head_k).repeat_interleave(group, dim=1)
+    v = v.reshape(T, n_kv_heads, head_v).repeat_interleave(group, dim=1)
+    gk = F.logsigmoid(gk) / 16.0  # gate_logit_normalizer
+    if clamp_min is not None:
+        gk = torch.clamp_min(gk, clamp_min)
+    o = gla_recurrence(q * head_k ** -0.5, k, v, gk)                  # chunk_gla's default scale
+    o = o / torch.sqrt(o.pow(2).mean(-1, keepdim=True) + eps) * w[norm_name]
+    if output_gate:
+        o = o * silu((x @ w["g_proj.weight"].t()).reshape(T, n_heads, head_v))
+    return o.reshape(T, n_heads * head_v) @ w["o_proj.weight"].t()
+
+
 def rope(x, rotary_dims, base):
     """x [T, heads, head_dim]; rotate-half RoPE on the first rotary_dims dims at position t = row
     t: dim j pairs with j + rotary_dims/2. Checked against a complex-number rotation."""
@@ -674,6 +737,125 @@ def mamba2_case(name, seed, dtype, n_shards, d, n_layers, state_size, expand, co
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
+def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, expand_k,
+             expand_v, vocab, tied, eps, T, intermediate_size=None, hidden_ratio=4,
+             use_short_conv=False, conv_size=4, use_output_gate=True, clamp_min=None,
+             fuse_norm=True, attn=None):
+    torch.manual_seed(seed)
+    key_dim, value_dim = int(d * expand_k), int(d * expand_v)
+    head_k, head_v = key_dim // num_heads, value_dim // num_heads
+    kv = num_kv_heads or num_heads
+    kvk, kvv = kv * head_k, kv * head_v
+    if intermediate_size is None:  # fla's GatedMLP default
+        inter = int(d * hidden_ratio * 2 / 3)
+        inter = 256 * ((inter + 256 - 1) // 256)
+    else:
+        inter = intermediate_size
+    attn_layers = set(attn["layers"]) if attn else set()
+    attn_heads = attn["num_heads"] if attn else 0
+    attn_kv = attn.get("num_kv_heads", attn_heads) if attn else 0
+    norm_name = "g_norm_swish_gate.weight" if (use_output_gate and fuse_norm) else "g_norm.weight"
+    w = {"model.embeddings.weight": embedding(vocab, d)}
+    for i in range(n_layers):
+        p = f"model.layers.{i}."
+        w[p + "attn_norm.weight"] = norm_weight(d)
+        if i in attn_layers:
+            hd = d // attn_heads
+            w[p + "attn.q_proj.weight"] = linear(d, d)
+            w[p + "attn.k_proj.weight"] = linear(attn_kv * hd, d)
+            w[p + "attn.v_proj.weight"] = linear(attn_kv * hd, d)
+            w[p + "attn.o_proj.weight"] = linear(d, d)
+        else:
+            w[p + "attn.q_proj.weight"] = linear(key_dim, d)
+            w[p + "attn.k_proj.weight"] = linear(kvk, d)
+            w[p + "attn.v_proj.weight"] = linear(kvv, d)
+            if use_output_gate:
+                w[p + "attn.g_proj.weight"] = linear(value_dim, d)
+            if use_short_conv:
+                bound = 1.0 / math.sqrt(conv_size)
+                for n, rows in (("q", key_dim), ("k", kvk), ("v", kvv)):
+                    w[p + f"attn.{n}_conv1d.weight"] = \
+                        torch.empty(rows, 1, conv_size).uniform_(-bound, bound)
+            w[p + "attn.gk_proj.0.weight"] = linear(16, d)
+            gk1 = torch.nn.Linear(16, kvk)
+            w[p + "attn.gk_proj.1.weight"] = gk1.weight.detach().clone()
+            w[p + "attn.gk_proj.1.bias"] = gk1.bias.detach().clone()
+            w[p + "attn.o_proj.weight"] = linear(d, value_dim)
+            w[p + "attn." + norm_name] = norm_weight(head_v)
+        w[p + "mlp_norm.weight"] = norm_weight(d)
+        w[p + "mlp.gate_proj.weight"] = linear(inter, d)
+        w[p + "mlp.up_proj.weight"] = linear(inter, d)
+        w[p + "mlp.down_proj.weight"] = linear(d, inter)
+    w["model.norm.weight"] = norm_weight(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    h = W["model.embeddings.weight"][tokens]
+    for i in range(n_layers):
+        p = f"model.layers.{i}."
+        a = rmsnorm(h, W[p + "attn_norm.weight"], eps)
+        mixer = {k[len(p + "attn."):]: v for k, v in W.items() if k.startswith(p + "attn.")}
+        if i in attn_layers:  # fla/layers/attn.py: RoPE over the whole head, flash-attn window
+            hd = d // attn_heads
+            h = h + gqa_attention(a, mixer["q_proj.weight"], mixer["k_proj.weight"],
+                                  mixer["v_proj.weight"], mixer["o_proj.weight"], attn_heads,
+                                  attn_kv, hd, hd, attn.get("rope_theta", 10000.0),
+                                  attn.get("window_size"))
+        else:
+            h = h + gla_mixer(a, mixer, num_heads, kv, head_k, head_v, use_short_conv,
+                              use_output_gate, clamp_min, eps, norm_name)
+        m = rmsnorm(h, W[p + "mlp_norm.weight"], eps)
+        h = h + swiglu(m, W[p + "mlp.gate_proj.weight"], W[p + "mlp.up_proj.weight"],
+                       W[p + "mlp.down_proj.weight"])
+    h = rmsnorm(h, W["model.norm.weight"], eps)
+    head = W["model.embeddings.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    if attn is not None:  # as GLAConfig.__init__ completes it before saving
+        attn = {"num_kv_heads": attn_heads, "qkv_bias": False, "window_size": None,
+                "rope_theta": 10000.0, **attn}
+    config = {
+        "architectures": ["GLAForCausalLM"],
+        "attn": attn,
+        "attn_mode": "chunk",
+        "bos_token_id": 1,
+        "clamp_min": clamp_min,
+        "conv_size": conv_size,
+        "elementwise_affine": True,
+        "eos_token_id": 2,
+        "expand_k": expand_k,
+        "expand_v": expand_v,
+        "feature_map": None,
+        "fuse_cross_entropy": True,
+        "fuse_norm": fuse_norm,
+        "fuse_swiglu": True,
+        "hidden_act": "swish",
+        "hidden_ratio": hidden_ratio,
+        "hidden_size": d,
+        "initializer_range": 0.02,
+        "intermediate_size": intermediate_size,
+        "max_position_embeddings": 2048,
+        "model_type": "gla",
+        "norm_eps": eps,
+        "num_heads": num_heads,
+        "num_hidden_layers": n_layers,
+        "num_kv_heads": num_kv_heads,
+        "tie_word_embeddings": tied,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "use_gk": True,
+        "use_gv": False,
+        "use_output_gate": use_output_gate,
+        "use_short_conv": use_short_conv,
+        "vocab_size": vocab,
+    }
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
 def llama_case(name, seed, family, dtype, n_shards, d, n_layers, n_heads, n_kv, head_dim,
                write_head_dim, intermediate, vocab, tied, eps, rope_theta, T,
                sliding_window=None):
@@ -863,6 +1045,20 @@ def main():
     mamba2_case("mamba2_f16_sharded", 2403, "F16", 2, d=24, n_layers=2, state_size=8, expand=2,
                 conv_kernel=3, head_dim=12, n_groups=1, vocab=72, tied=False, eps=1e-6, T=68,
                 time_step_limit=(0.002, math.inf))
+
+    # fla's GLA: Sliding GLA (sliding-window attention at layer 1, as the attn dict gives it),
+    # shared kv heads with the short conv and the default MLP width, and full attention with no
+    # output gate and a clamped decay; prompts past the 64-step chunk and the window.
+    gla_case("gla_f32", 2501, "F32", 1, d=16, n_layers=3, num_heads=2, num_kv_heads=None,
+             expand_k=0.5, expand_v=1, vocab=80, tied=False, eps=1e-6, T=72,
+             intermediate_size=24, fuse_norm=False,
+             attn={"layers": [1], "num_heads": 4, "num_kv_heads": 2, "window_size": 6})
+    gla_case("gla_bf16_tied", 2502, "BF16", 1, d=16, n_layers=2, num_heads=4, num_kv_heads=2,
+             expand_k=1, expand_v=1, vocab=64, tied=True, eps=1e-6, T=70, use_short_conv=True)
+    gla_case("gla_f16_sharded", 2503, "F16", 2, d=24, n_layers=3, num_heads=3, num_kv_heads=None,
+             expand_k=0.5, expand_v=1, vocab=72, tied=False, eps=1e-5, T=66,
+             intermediate_size=32, use_output_gate=False, clamp_min=-0.05,
+             attn={"layers": [0, 2], "num_heads": 4, "rope_theta": 500.0})
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,

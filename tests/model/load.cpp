@@ -37,6 +37,14 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   CHECK(mamba2->info().pattern == "Mamba2 [Mamba-2] x 2");
   CHECK(mamba2->info().bounded_state);
   CHECK(mamba2->info().tied_embeddings);
+  // fla's GLA with sliding-window attention at layer 1 (a Sliding GLA checkpoint), and with full
+  // attention at layers 0 and 2.
+  const auto gla = load_model(test::model_data_dir / "gla_f32");
+  CHECK(gla->info().pattern == "GLA [GLA, MLP, SWA, MLP, GLA, MLP]");
+  CHECK(gla->info().bounded_state);
+  const auto gla_full = load_model(test::model_data_dir / "gla_f16_sharded");
+  CHECK(gla_full->info().pattern == "GLA [attention, MLP, GLA, MLP, attention, MLP]");
+  CHECK_FALSE(gla_full->info().bounded_state);
   // Conversion on request: the same checkpoint with f32 weight matrices.
   LoadOptions to_f32;
   to_f32.weight_dtype = dtype::f32;

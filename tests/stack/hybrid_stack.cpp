@@ -59,6 +59,9 @@ TEST_CASE("every preset matches the reference, chunked == whole == token-by-toke
   SECTION("Samba, bf16 weights") {
     check_against_reference<presets::Samba<cpu, bf16>>(4, 40);
   }
+  SECTION("SlidingGLA, past the recurrence's chunk") {
+    check_against_reference<presets::SlidingGLA<>>(4, 70);
+  }
   SECTION("Mamba2") {
     check_against_reference<presets::Mamba2<>>(3, 40);
   }

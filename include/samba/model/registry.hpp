@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "samba/model/families/gla.hpp"
 #include "samba/model/families/llama.hpp"
 #include "samba/model/families/mamba.hpp"
 #include "samba/model/families/mamba2.hpp"
@@ -32,7 +33,8 @@ template <class First, class... Rest>
 First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's first family
 }  // namespace detail
 
-using Families = FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily>;
+using Families =
+    FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily, GLAFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;

@@ -7,6 +7,8 @@
 //   MambaOnly     [Mamba]                  Mamba-1 / Hugging Face MambaForCausalLM blocks
 //   Llama         [attention, MLP]         the Transformer baseline (full causal attention, GQA)
 //   LlamaSWA      [SWA, MLP]               Mistral-style sliding-window Transformer
+//   SlidingGLA    [GLA, MLP, SWA, MLP]     the paper's Sliding GLA: Samba with Gated Linear
+//                                          Attention in place of Mamba
 //   Mamba2        [Mamba-2]                Hugging Face Mamba2ForCausalLM blocks
 //   Mamba2Hybrid  [Mamba-2, MLP, attention]  the block types of Mamba-2 hybrids (Nemotron-H's
 //                                          M, -, *), in the order their config gives
@@ -19,6 +21,7 @@
 
 #include "samba/core/backend.hpp"
 #include "samba/layers/attention.hpp"
+#include "samba/layers/gla.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
 #include "samba/layers/swiglu.hpp"
@@ -43,6 +46,9 @@ template <class B = cpu, StorageType W = float>
 using Llama = HybridStack<PreNorm<CausalAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>
 using LlamaSWA = HybridStack<PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using SlidingGLA = HybridStack<PreNorm<GatedLinearAttention<B, W>>, PreNorm<SwiGLU<B, W>>,
+                               PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>
 using Mamba2 = HybridStack<PreNorm<Mamba2Layer<B, W>>>;
 template <class B = cpu, StorageType W = float>
@@ -75,6 +81,11 @@ struct ModelDims {
   index_t ssm_head_dim = 64;
   index_t ssm_groups = 1;
   index_t ssm_norm_group = 0;  // 0: the whole d_inner
+  // GLA (0: the layer's defaults, fla's: n_heads heads, key_dim d_model / 2, value_dim d_model)
+  index_t gla_heads = 0;
+  index_t gla_key_dim = 0;
+  index_t gla_value_dim = 0;
+  index_t gla_gate_rank = 16;
 };
 
 inline MambaConfig layer_config(const ModelDims& d, std::type_identity<MambaConfig>) {
@@ -89,6 +100,16 @@ inline Mamba2Config layer_config(const ModelDims& d, std::type_identity<Mamba2Co
   c.head_dim = d.ssm_head_dim;
   c.d_conv = d.d_conv;
   c.norm_group = d.ssm_norm_group;
+  c.norm_eps = d.norm_eps;
+  return c;
+}
+inline GLAConfig layer_config(const ModelDims& d, std::type_identity<GLAConfig>) {
+  GLAConfig c;
+  c.d_model = d.d_model;
+  c.n_heads = d.gla_heads > 0 ? d.gla_heads : d.n_heads;
+  c.key_dim = d.gla_key_dim;
+  c.value_dim = d.gla_value_dim;
+  c.gate_rank = d.gla_gate_rank;
   c.norm_eps = d.norm_eps;
   return c;
 }
