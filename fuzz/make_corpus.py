@@ -55,6 +55,7 @@ def safetensors_cases():
     index_outcome = {"llama_f16_sharded": OK, "mamba_f16_sharded": "is not listed in the index",
                      "mamba2_f16_sharded": "is not listed in the index",
                      "gla_f16_sharded": "is not listed in the index",
+                     "retnet_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
         cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),
@@ -147,6 +148,7 @@ def config_cases():
     samba = json.loads((DATA / "samba_f32" / "config.json").read_text())
     mamba2 = json.loads((DATA / "mamba2_f32" / "config.json").read_text(), parse_constant=float)
     gla = json.loads((DATA / "gla_f32" / "config.json").read_text())
+    retnet = json.loads((DATA / "retnet_f32" / "config.json").read_text())
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
     hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
     edge = {
@@ -192,6 +194,13 @@ def config_cases():
         "gla-clamp-positive": ({**gla, "clamp_min": 0.5}, "'clamp_min' must be <= 0"),
         "gla-short-conv": ({**gla, "use_short_conv": True}, "tensor '"),
         "gla-no-attn": ({**gla, "attn": None}, "tensor '"),
+        # retnet_f32: hidden 16, 2 retention heads (key 16, value 32), attention at layer 1.
+        "retnet-fractional-width": ({**retnet, "expand_k": 0.7},
+                                    "must be whole numbers, got 11.2"),
+        "retnet-odd-key-width": ({**retnet, "num_heads": 16, "expand_k": 1.0, "expand_v": 1.0},
+                                 "key width (1) must be even"),
+        "retnet-short-conv-ignored": ({**retnet, "use_short_conv": True}, OK),
+        "retnet-no-gate": ({**retnet, "use_output_gate": False}, "tensor '"),
         "llama-no-head-dim": (no_head_dim, OK),
         "llama-huge-layers": ({**llama, "num_hidden_layers": 2**62},
                               "'num_hidden_layers' must be <= 1073741824"),

@@ -6,6 +6,7 @@
 #include <samba/layers/gla.hpp>
 #include <samba/layers/mamba.hpp>
 #include <samba/layers/mamba2.hpp>
+#include <samba/layers/retention.hpp>
 
 namespace samba::test {
 
@@ -60,6 +61,21 @@ inline GLAConfig small_gla(index_t d_model, index_t n_heads, index_t n_kv_heads,
   c.gate_rank = gate_rank;
   c.conv_size = conv_size;
   c.output_gate = output_gate;
+  return c;
+}
+
+inline RetentionConfig small_retention(index_t d_model, index_t n_heads, index_t n_kv_heads,
+                                       index_t key_dim, index_t value_dim, index_t conv_size = 0,
+                                       bool output_gate = true) {
+  RetentionConfig c;
+  c.d_model = d_model;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.key_dim = key_dim;
+  c.value_dim = value_dim;
+  c.conv_size = conv_size;
+  c.output_gate = output_gate;
+  c.rope_base = 500.0;  // turns the pairs noticeably over a test's positions
   return c;
 }
 

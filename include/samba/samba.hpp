@@ -1,5 +1,6 @@
-// samba: header-only C++20 library of hybrid state-space model layers (Mamba, sliding-window
-// attention, SwiGLU, RMSNorm) composed at compile time into HybridStacks. One include for all.
+// samba: header-only C++20 library of hybrid state-space model layers (Mamba, Mamba-2, GLA,
+// retention, sliding-window attention, SwiGLU, RMSNorm) composed into HybridStacks. One include
+// for all.
 #pragma once
 
 #include "samba/core/backend.hpp"
@@ -13,6 +14,7 @@
 #include "samba/layers/gla.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
+#include "samba/layers/retention.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/layers/swiglu.hpp"
 
@@ -36,5 +38,6 @@
 #include "samba/cpu/mamba2.hpp"
 #include "samba/cpu/model.hpp"
 #include "samba/cpu/pre_norm.hpp"
+#include "samba/cpu/retention.hpp"
 #include "samba/cpu/rmsnorm.hpp"
 #include "samba/cpu/swiglu.hpp"

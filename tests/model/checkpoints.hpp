@@ -20,18 +20,31 @@ namespace samba::test {
 
 inline const std::filesystem::path model_data_dir = SAMBA_MODEL_DATA_DIR;
 
-inline constexpr std::array<const char*, 22> checkpoint_names = {
-    "mamba_f32",         "mamba_bf16",
-    "mamba_f16_sharded", "mamba2_f32",
-    "mamba2_bf16_tied",  "mamba2_f16_sharded",
-    "gla_f32",           "gla_bf16_tied",
-    "gla_f16_sharded",   "llama_f32",
-    "llama_bf16_tied",   "llama_f16_sharded",
-    "mistral_f32",       "mistral_bf16",
-    "samba_f32",         "samba_bf16",
-    "samba_f16_sharded", "samba_mb0_f32",
-    "samba_mb1_bf16",    "samba_mb3_f32",
-    "samba_mb4_f16",     "samba_attn_pos_no_mlp_f32"};
+inline constexpr std::array<const char*, 25> checkpoint_names = {"mamba_f32",
+                                                                 "mamba_bf16",
+                                                                 "mamba_f16_sharded",
+                                                                 "mamba2_f32",
+                                                                 "mamba2_bf16_tied",
+                                                                 "mamba2_f16_sharded",
+                                                                 "gla_f32",
+                                                                 "gla_bf16_tied",
+                                                                 "gla_f16_sharded",
+                                                                 "retnet_f32",
+                                                                 "retnet_bf16_tied",
+                                                                 "retnet_f16_sharded",
+                                                                 "llama_f32",
+                                                                 "llama_bf16_tied",
+                                                                 "llama_f16_sharded",
+                                                                 "mistral_f32",
+                                                                 "mistral_bf16",
+                                                                 "samba_f32",
+                                                                 "samba_bf16",
+                                                                 "samba_f16_sharded",
+                                                                 "samba_mb0_f32",
+                                                                 "samba_mb1_bf16",
+                                                                 "samba_mb3_f32",
+                                                                 "samba_mb4_f16",
+                                                                 "samba_attn_pos_no_mlp_f32"};
 
 inline std::vector<std::int32_t> read_prompt(const std::filesystem::path& dir) {
   std::ifstream in(dir / "prompt.txt");

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of six model families, with reference logits.
+"""Tiny random-weight checkpoints of seven model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -10,6 +10,8 @@ float64 implementation of the published model definitions:
     "mamba2"   Hugging Face Mamba2ForCausalLM (modeling_mamba2.py, torch_forward)
     "gla"      flash-linear-attention GLAForCausalLM (fla/models/gla, fla/layers/gla.py and
                fla/layers/attn.py at the layers of the config's attn dict)
+    "retnet"   flash-linear-attention RetNetForCausalLM (fla/models/retnet,
+               fla/layers/multiscale_retention.py; attention as for gla)
     "llama"    Hugging Face LlamaForCausalLM (modeling_llama.py)
     "mistral"  Hugging Face MistralForCausalLM (modeling_mistral.py), sliding window W:
                query i sees keys max(0, i − W + 1) … i (W keys, itself included)
@@ -83,6 +85,9 @@ lm_head.weight is not stored when tie_word_embeddings is true and the head is th
            lm_head.weight (absent when tied). key_dim = int(d·expand_k), K = key_dim / heads.
            GLA: α = logsigmoid(gk_proj(x)) / 16 (clamped), S_t = diag(exp α_t) S + k_t v_tᵀ,
            o_t = S_tᵀ q_t / √K, per-head RMSNorm · weight · swish(g_proj x), o_proj.
+  retnet   as gla, without gk_proj and the short conv; key_dim = round(d·expand_k). Retention:
+           RoPE (rotate-half, base 10000) over each head's K dims of q and k, S_t = γ_h S + k v ᵀ
+           with γ_h = 1 − 2^(−5−h), then as GLA.
   llama,   model.embed_tokens.weight [vocab, d]; per layer, model.layers.{i}.:
   mistral  input_layernorm.weight, self_attn.{q,k,v,o}_proj.weight, post_attention_layernorm.weight,
            mlp.{gate,up,down}_proj.weight; model.norm.weight; lm_head.weight (absent when tied).
@@ -514,6 +519,26 @@ def gla_mixer(x, w, n_heads, n_kv_heads, head_k, head_v, conv, output_gate, clam
     return o.reshape(T, n_heads * head_v) @ w["o_proj.weight"].t()
 
 
+def retention_mixer(x, w, n_heads, n_kv_heads, head_k, head_v, output_gate, eps, norm_name):
+    """fla's MultiScaleRetention.forward (fla/layers/multiscale_retention.py) from an empty cache,
+    no short conv (RetNetBlock passes none); w: float64 weights under the layer's names."""
+    T = x.shape[0]
+    q = (x @ w["q_proj.weight"].t()).reshape(T, n_heads, head_k)
+    k = (x @ w["k_proj.weight"].t()).reshape(T, n_kv_heads, head_k)
+    v = (x @ w["v_proj.weight"].t()).reshape(T, n_kv_heads, head_v)
+    q, k = rope(q, head_k, 10000.0), rope(k, head_k, 10000.0)      # RotaryEmbedding(head_k_dim)
+    group = n_heads // n_kv_heads
+    k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+    # chunk_retention: per-head log decay log(1 − 2^(−5−h)), the same for every step.
+    g = torch.log(1 - torch.pow(2.0, -5.0 - torch.arange(n_heads, dtype=torch.float64)))
+    gk = g[None, :, None].expand(T, n_heads, head_k)
+    o = gla_recurrence(q * head_k ** -0.5, k, v, gk)
+    o = o / torch.sqrt(o.pow(2).mean(-1, keepdim=True) + eps) * w[norm_name]
+    if output_gate:
+        o = o * silu((x @ w["g_proj.weight"].t()).reshape(T, n_heads, head_v))
+    return o.reshape(T, n_heads * head_v) @ w["o_proj.weight"].t()
+
+
 def rope(x, rotary_dims, base):
     """x [T, heads, head_dim]; rotate-half RoPE on the first rotary_dims dims at position t = row
     t: dim j pairs with j + rotary_dims/2. Checked against a complex-number rotation."""
@@ -737,12 +762,18 @@ def mamba2_case(name, seed, dtype, n_shards, d, n_layers, state_size, expand, co
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
-def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, expand_k,
+def fla_case(name, seed, family, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, expand_k,
              expand_v, vocab, tied, eps, T, intermediate_size=None, hidden_ratio=4,
              use_short_conv=False, conv_size=4, use_output_gate=True, clamp_min=None,
              fuse_norm=True, attn=None):
+    """fla's GLAForCausalLM (family "gla") or RetNetForCausalLM ("retnet")."""
     torch.manual_seed(seed)
-    key_dim, value_dim = int(d * expand_k), int(d * expand_v)
+    gla = family == "gla"
+    if gla:
+        key_dim, value_dim = int(d * expand_k), int(d * expand_v)
+    else:
+        key_dim, value_dim = round(d * expand_k), round(d * expand_v)
+        assert not use_short_conv and clamp_min is None
     head_k, head_v = key_dim // num_heads, value_dim // num_heads
     kv = num_kv_heads or num_heads
     kvk, kvv = kv * head_k, kv * head_v
@@ -776,10 +807,11 @@ def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, 
                 for n, rows in (("q", key_dim), ("k", kvk), ("v", kvv)):
                     w[p + f"attn.{n}_conv1d.weight"] = \
                         torch.empty(rows, 1, conv_size).uniform_(-bound, bound)
-            w[p + "attn.gk_proj.0.weight"] = linear(16, d)
-            gk1 = torch.nn.Linear(16, kvk)
-            w[p + "attn.gk_proj.1.weight"] = gk1.weight.detach().clone()
-            w[p + "attn.gk_proj.1.bias"] = gk1.bias.detach().clone()
+            if gla:
+                w[p + "attn.gk_proj.0.weight"] = linear(16, d)
+                gk1 = torch.nn.Linear(16, kvk)
+                w[p + "attn.gk_proj.1.weight"] = gk1.weight.detach().clone()
+                w[p + "attn.gk_proj.1.bias"] = gk1.bias.detach().clone()
             w[p + "attn.o_proj.weight"] = linear(d, value_dim)
             w[p + "attn." + norm_name] = norm_weight(head_v)
         w[p + "mlp_norm.weight"] = norm_weight(d)
@@ -804,9 +836,12 @@ def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, 
                                   mixer["v_proj.weight"], mixer["o_proj.weight"], attn_heads,
                                   attn_kv, hd, hd, attn.get("rope_theta", 10000.0),
                                   attn.get("window_size"))
-        else:
+        elif gla:
             h = h + gla_mixer(a, mixer, num_heads, kv, head_k, head_v, use_short_conv,
                               use_output_gate, clamp_min, eps, norm_name)
+        else:
+            h = h + retention_mixer(a, mixer, num_heads, kv, head_k, head_v, use_output_gate, eps,
+                                    norm_name)
         m = rmsnorm(h, W[p + "mlp_norm.weight"], eps)
         h = h + swiglu(m, W[p + "mlp.gate_proj.weight"], W[p + "mlp.up_proj.weight"],
                        W[p + "mlp.down_proj.weight"])
@@ -818,11 +853,10 @@ def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, 
         attn = {"num_kv_heads": attn_heads, "qkv_bias": False, "window_size": None,
                 "rope_theta": 10000.0, **attn}
     config = {
-        "architectures": ["GLAForCausalLM"],
+        "architectures": ["GLAForCausalLM" if gla else "RetNetForCausalLM"],
         "attn": attn,
         "attn_mode": "chunk",
         "bos_token_id": 1,
-        "clamp_min": clamp_min,
         "conv_size": conv_size,
         "elementwise_affine": True,
         "eos_token_id": 2,
@@ -838,7 +872,7 @@ def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, 
         "initializer_range": 0.02,
         "intermediate_size": intermediate_size,
         "max_position_embeddings": 2048,
-        "model_type": "gla",
+        "model_type": family,
         "norm_eps": eps,
         "num_heads": num_heads,
         "num_hidden_layers": n_layers,
@@ -847,12 +881,14 @@ def gla_case(name, seed, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, 
         "torch_dtype": CONFIG_DTYPES[dtype],
         "transformers_version": TRANSFORMERS_VERSION,
         "use_cache": True,
-        "use_gk": True,
-        "use_gv": False,
         "use_output_gate": use_output_gate,
         "use_short_conv": use_short_conv,
         "vocab_size": vocab,
     }
+    if gla:
+        config.update({"clamp_min": clamp_min, "use_gk": True, "use_gv": False})
+    else:
+        config.update({"fuse_linear_cross_entropy": False, "use_l2warp": False})
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
@@ -1049,16 +1085,29 @@ def main():
     # fla's GLA: Sliding GLA (sliding-window attention at layer 1, as the attn dict gives it),
     # shared kv heads with the short conv and the default MLP width, and full attention with no
     # output gate and a clamped decay; prompts past the 64-step chunk and the window.
-    gla_case("gla_f32", 2501, "F32", 1, d=16, n_layers=3, num_heads=2, num_kv_heads=None,
+    fla_case("gla_f32", 2501, "gla", "F32", 1, d=16, n_layers=3, num_heads=2, num_kv_heads=None,
              expand_k=0.5, expand_v=1, vocab=80, tied=False, eps=1e-6, T=72,
              intermediate_size=24, fuse_norm=False,
              attn={"layers": [1], "num_heads": 4, "num_kv_heads": 2, "window_size": 6})
-    gla_case("gla_bf16_tied", 2502, "BF16", 1, d=16, n_layers=2, num_heads=4, num_kv_heads=2,
+    fla_case("gla_bf16_tied", 2502, "gla", "BF16", 1, d=16, n_layers=2, num_heads=4, num_kv_heads=2,
              expand_k=1, expand_v=1, vocab=64, tied=True, eps=1e-6, T=70, use_short_conv=True)
-    gla_case("gla_f16_sharded", 2503, "F16", 2, d=24, n_layers=3, num_heads=3, num_kv_heads=None,
+    fla_case("gla_f16_sharded", 2503, "gla", "F16", 2, d=24, n_layers=3, num_heads=3, num_kv_heads=None,
              expand_k=0.5, expand_v=1, vocab=72, tied=False, eps=1e-5, T=66,
              intermediate_size=32, use_output_gate=False, clamp_min=-0.05,
              attn={"layers": [0, 2], "num_heads": 4, "rope_theta": 500.0})
+
+    # fla's RetNet: Sliding RetNet (sliding-window attention at layer 1), shared kv heads with
+    # the default MLP width (hidden_ratio 2), no output gate with full attention.
+    fla_case("retnet_f32", 2601, "retnet", "F32", 1, d=16, n_layers=3, num_heads=2,
+             num_kv_heads=None, expand_k=1, expand_v=2, vocab=80, tied=False, eps=1e-6, T=72,
+             intermediate_size=24, attn={"layers": [1], "num_heads": 4, "window_size": 5})
+    fla_case("retnet_bf16_tied", 2602, "retnet", "BF16", 1, d=16, n_layers=2, num_heads=4,
+             num_kv_heads=2, expand_k=1, expand_v=1, vocab=64, tied=True, eps=1e-6, T=70,
+             hidden_ratio=2, fuse_norm=False)
+    fla_case("retnet_f16_sharded", 2603, "retnet", "F16", 2, d=24, n_layers=3, num_heads=3,
+             num_kv_heads=None, expand_k=0.5, expand_v=1, vocab=72, tied=False, eps=1e-5, T=66,
+             intermediate_size=32, use_output_gate=False,
+             attn={"layers": [0], "num_heads": 4, "num_kv_heads": 1, "rope_theta": 500.0})
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,

@@ -45,6 +45,8 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   const auto gla_full = load_model(test::model_data_dir / "gla_f16_sharded");
   CHECK(gla_full->info().pattern == "GLA [attention, MLP, GLA, MLP, attention, MLP]");
   CHECK_FALSE(gla_full->info().bounded_state);
+  CHECK(load_model(test::model_data_dir / "retnet_f32")->info().pattern ==
+        "RetNet [RetNet, MLP, SWA, MLP, RetNet, MLP]");
   // Conversion on request: the same checkpoint with f32 weight matrices.
   LoadOptions to_f32;
   to_f32.weight_dtype = dtype::f32;

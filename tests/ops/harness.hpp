@@ -159,10 +159,26 @@ struct GLARow {
   }
 };
 
+// Retention: one head and several (each its own decay), shared kv heads, the short conv, no
+// output gate.
+struct RetentionRow {
+  static constexpr const char* name = "MultiScaleRetention";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 3; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    using test::small_retention;
+    const RetentionConfig c[] = {small_retention(8, 2, 0, 8, 16),
+                                 small_retention(12, 4, 2, 16, 12, 4),
+                                 small_retention(6, 1, 0, 6, 5, 2, false)};
+    return MultiScaleRetention<B, W>::random(c[s], rng);
+  }
+};
+
 using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
                         SambaStackRow>;
 // Rows whose layer has no CUDA kernel yet: the CPU runner adds them to Rows.
-using CpuOnlyRows = std::tuple<Mamba2Row, GLARow>;
+using CpuOnlyRows = std::tuple<Mamba2Row, GLARow, RetentionRow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

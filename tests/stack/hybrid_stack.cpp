@@ -62,6 +62,9 @@ TEST_CASE("every preset matches the reference, chunked == whole == token-by-toke
   SECTION("SlidingGLA, past the recurrence's chunk") {
     check_against_reference<presets::SlidingGLA<>>(4, 70);
   }
+  SECTION("SlidingRetNet, past the recurrence's chunk") {
+    check_against_reference<presets::SlidingRetNet<>>(4, 70);
+  }
   SECTION("Mamba2") {
     check_against_reference<presets::Mamba2<>>(3, 40);
   }

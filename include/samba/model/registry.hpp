@@ -22,6 +22,7 @@
 #include "samba/model/families/llama.hpp"
 #include "samba/model/families/mamba.hpp"
 #include "samba/model/families/mamba2.hpp"
+#include "samba/model/families/retnet.hpp"
 #include "samba/model/families/samba.hpp"
 
 namespace samba {
@@ -33,8 +34,8 @@ template <class First, class... Rest>
 First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's first family
 }  // namespace detail
 
-using Families =
-    FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily, GLAFamily>;
+using Families = FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily,
+                            GLAFamily, RetNetFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "samba/layers/gla.hpp"
+#include "samba/reference/linear_attention.hpp"
 #include "samba/reference/matrix.hpp"
 
 namespace samba::reference {
@@ -45,18 +46,7 @@ Matrix gla(const GLAConfig& c, const GLAWeights<W>& w, const Matrix& x) {
       }
     }
 
-  // Per head: RMSNorm over V channels with the norm weight, then the swish gate.
-  for (index_t t = 0; t < T; ++t)
-    for (index_t h = 0; h < H; ++h) {
-      double ss = 0.0;
-      for (index_t e = 0; e < V; ++e) ss += o(t, h * V + e) * o(t, h * V + e);
-      const double r = 1.0 / std::sqrt(ss / static_cast<double>(V) + c.norm_eps);
-      for (index_t e = 0; e < V; ++e) {
-        double& v = o(t, h * V + e);
-        v *= r * at(w.norm_weight, e);
-        if (c.output_gate) v *= silu(proj(t, qkv + h * V + e));
-      }
-    }
+  head_norm_gate(o, proj, qkv, c.output_gate, w.norm_weight, H, V, c.norm_eps);
   return linear(o, w.o_proj);
 }
 

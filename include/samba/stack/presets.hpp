@@ -9,6 +9,8 @@
 //   LlamaSWA      [SWA, MLP]               Mistral-style sliding-window Transformer
 //   SlidingGLA    [GLA, MLP, SWA, MLP]     the paper's Sliding GLA: Samba with Gated Linear
 //                                          Attention in place of Mamba
+//   SlidingRetNet [RetNet, MLP, SWA, MLP]  the paper's Sliding RetNet: Multi-Scale Retention in
+//                                          place of Mamba
 //   Mamba2        [Mamba-2]                Hugging Face Mamba2ForCausalLM blocks
 //   Mamba2Hybrid  [Mamba-2, MLP, attention]  the block types of Mamba-2 hybrids (Nemotron-H's
 //                                          M, -, *), in the order their config gives
@@ -24,6 +26,7 @@
 #include "samba/layers/gla.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
+#include "samba/layers/retention.hpp"
 #include "samba/layers/swiglu.hpp"
 #include "samba/stack/hybrid_stack.hpp"
 #include "samba/stack/pre_norm.hpp"
@@ -49,6 +52,9 @@ using LlamaSWA = HybridStack<PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiG
 template <class B = cpu, StorageType W = float>
 using SlidingGLA = HybridStack<PreNorm<GatedLinearAttention<B, W>>, PreNorm<SwiGLU<B, W>>,
                                PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using SlidingRetNet = HybridStack<PreNorm<MultiScaleRetention<B, W>>, PreNorm<SwiGLU<B, W>>,
+                                  PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
 template <class B = cpu, StorageType W = float>
 using Mamba2 = HybridStack<PreNorm<Mamba2Layer<B, W>>>;
 template <class B = cpu, StorageType W = float>
@@ -86,6 +92,10 @@ struct ModelDims {
   index_t gla_key_dim = 0;
   index_t gla_value_dim = 0;
   index_t gla_gate_rank = 16;
+  // Multi-Scale Retention (0: fla's defaults: n_heads heads, key_dim d_model, value_dim 2·d_model)
+  index_t retention_heads = 0;
+  index_t retention_key_dim = 0;
+  index_t retention_value_dim = 0;
 };
 
 inline MambaConfig layer_config(const ModelDims& d, std::type_identity<MambaConfig>) {
@@ -110,6 +120,16 @@ inline GLAConfig layer_config(const ModelDims& d, std::type_identity<GLAConfig>)
   c.key_dim = d.gla_key_dim;
   c.value_dim = d.gla_value_dim;
   c.gate_rank = d.gla_gate_rank;
+  c.norm_eps = d.norm_eps;
+  return c;
+}
+inline RetentionConfig layer_config(const ModelDims& d, std::type_identity<RetentionConfig>) {
+  RetentionConfig c;
+  c.d_model = d.d_model;
+  c.n_heads = d.retention_heads > 0 ? d.retention_heads : d.n_heads;
+  c.key_dim = d.retention_key_dim;
+  c.value_dim = d.retention_value_dim;
+  c.rope_base = d.rope_base;
   c.norm_eps = d.norm_eps;
   return c;
 }

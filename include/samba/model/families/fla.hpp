@@ -14,6 +14,9 @@
 #include "samba/layers/attention.hpp"
 #include "samba/layers/swiglu.hpp"
 #include "samba/model/families/common.hpp"
+#include "samba/model/model.hpp"
+#include "samba/stack/hybrid_stack.hpp"
+#include "samba/stack/pre_norm.hpp"
 
 namespace samba::detail {
 
@@ -72,13 +75,14 @@ L load_fla_attention(SafeTensors& st, const std::string& p, const AttentionConfi
 }
 
 // fla's GatedMLP: down(swish(gate x) ⊙ up x); its width intermediate_size, or by default
-// hidden_size · hidden_ratio · 2/3 rounded up to a multiple of 256.
-inline SwiGLUConfig fla_mlp_config(const JsonConfig& cfg, index_t d) {
+// hidden_size · hidden_ratio · 2/3 rounded up to a multiple of 256 (hidden_ratio's default is the
+// model's: 4 for GLA, 2 for RetNet).
+inline SwiGLUConfig fla_mlp_config(const JsonConfig& cfg, index_t d, index_t default_ratio) {
   const std::string act = cfg.string("hidden_act", "swish");
   check(act == "swish" || act == "silu", cfg.source(), ": 'hidden_act' \"", act,
         "\" is not supported (fla's GatedMLP with \"swish\")");
   if (cfg.has("intermediate_size")) return {d, cfg.integer("intermediate_size")};
-  const index_t ratio = cfg.integer("hidden_ratio", 4, 1);
+  const index_t ratio = cfg.integer("hidden_ratio", default_ratio, 1);
   const auto width = static_cast<index_t>(static_cast<double>(d * ratio) * 2.0 / 3.0);
   return {d, 256 * ((width + 255) / 256)};
 }
@@ -89,6 +93,151 @@ SwiGLU<B, W> load_fla_mlp(SafeTensors& st, const std::string& p, const SwiGLUCon
                      st.load<W>(p + "up_proj.weight", {c.d_ff, c.d_model}),
                      st.load<W>(p + "down_proj.weight", {c.d_model, c.d_ff})};
   return SwiGLU<B, W>(c, std::move(w));
+}
+
+// The stack of an fla model whose linear-attention layers are Mixer: per layer, the mixer or
+// fla's attention (sliding-window or full), then the MLP.
+template <class Mixer, class B = typename Mixer::backend_type,
+          class W = typename Mixer::weight_type>
+using FlaStack = HybridStack<PreNorm<Mixer>, PreNorm<SwiGLU<B, W>>,
+                             PreNorm<SlidingWindowAttention<B, W>>, PreNorm<CausalAttention<B, W>>>;
+
+// What differs between fla's models of the same layout.
+struct FlaModelSpec {
+  std::string family;      // "gla", "retnet"
+  std::string mixer_name;  // in the pattern: "GLA", "RetNet"
+  index_t default_hidden_ratio = 4;
+};
+
+// An fla model in its shared layout: model.embeddings.weight; per layer i, model.layers.{i}.
+// attn_norm.weight and attn.* (the mixer that load_mixer(prefix) reads, or fla's attention at the
+// attn dict's layers), mlp_norm.weight and mlp.{gate,up,down}_proj.weight; model.norm.weight;
+// lm_head.weight unless tied. mixer_dims(): the mixer's part of ModelInfo::dims.
+template <class Mixer, class LoadMixer, class MixerDims>
+std::shared_ptr<const LanguageModel> load_fla_model(const JsonConfig& cfg, SafeTensors& st,
+                                                    const LoadOptions& options,
+                                                    const FlaModelSpec& spec,
+                                                    LoadMixer&& load_mixer,
+                                                    MixerDims&& mixer_dims) {
+  using B = typename Mixer::backend_type;
+  using W = typename Mixer::weight_type;
+  using Stack = FlaStack<Mixer>;
+  enum Slot : index_t { mixer_slot = 0, mlp_slot = 1, swa_slot = 2, full_slot = 3 };
+  const index_t d = cfg.integer("hidden_size", 2048, 1);
+  const index_t n_layers = cfg.integer("num_hidden_layers", 24, 1);
+  const index_t vocab = cfg.integer("vocab_size", 32000, 1);
+  const auto eps = static_cast<float>(cfg.number("norm_eps", 1e-6));
+  const bool tied = cfg.boolean("tie_word_embeddings", false);
+  const FlaAttention attn = read_fla_attention(cfg, d, n_layers);
+  const SwiGLUConfig mlp = fla_mlp_config(cfg, d, spec.default_hidden_ratio);
+
+  std::vector<index_t> order;
+  bool any_mixer = false;
+  for (const bool a : attn.at) {
+    order.push_back(!a ? mixer_slot : attn.config.window > 0 ? swa_slot : full_slot);
+    order.push_back(mlp_slot);
+    any_mixer = any_mixer || !a;
+  }
+  auto stack = Stack::build(order, [&]<class Block>(std::type_identity<Block>, index_t b) {
+    const std::string p = concat("model.layers.", b / 2, ".");
+    using L = typename Block::layer_type;
+    if constexpr (std::is_same_v<L, SwiGLU<B, W>>) {
+      return Block(load_norm<B>(st, p + "mlp_norm.weight", d, eps),
+                   load_fla_mlp<B, W>(st, p + "mlp.", mlp));
+    } else if constexpr (std::is_same_v<L, Mixer>) {
+      return Block(load_norm<B>(st, p + "attn_norm.weight", d, eps), load_mixer(p + "attn."));
+    } else {
+      return Block(load_norm<B>(st, p + "attn_norm.weight", d, eps),
+                   load_fla_attention<L, W>(st, p + "attn.", attn.config));
+    }
+  });
+  Model<Stack, W> model(std::move(stack), vocab, st.load<W>("model.embeddings.weight", {vocab, d}),
+                        load_norm<B>(st, "model.norm.weight", d, eps),
+                        tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
+  ModelInfo info;
+  info.family = spec.family;
+  const std::string_view names[] = {spec.mixer_name, "MLP", "SWA", "attention"};
+  info.pattern = spec.mixer_name + " " + describe_order(order, names);
+  std::string dims = concat("d_model ", d, ", ", n_layers, " layers, MLP ", mlp.d_ff);
+  if (any_mixer) dims += ", " + mixer_dims();
+  if (attn.any())
+    dims += concat(
+        ", attention ", attn.config.n_heads, " heads x ", attn.config.head_dim, " (",
+        attn.config.resolved_n_kv_heads(), " kv)",
+        attn.config.window > 0 ? concat(", window ", attn.config.window) : std::string(", full"));
+  info.dims = dims + concat(", vocab ", vocab);
+  info.bounded_state = !attn.any() || attn.config.window > 0;
+  return finish(std::move(model), std::move(info), st, options);
+}
+
+// The linear-attention sizes fla's GLA and RetNet configs share: key_dim = hidden_size · expand_k
+// and value_dim = hidden_size · expand_v (`to_int` rounds as the layer does: int() for GLA,
+// round() for RetNet), num_heads dividing both, num_kv_heads dividing num_heads.
+struct FlaLinearSizes {
+  index_t heads = 0, kv_heads = 0, key_dim = 0, value_dim = 0;
+};
+template <class ToInt>
+FlaLinearSizes fla_linear_sizes(const JsonConfig& cfg, index_t d, index_t default_heads,
+                                double default_k, double default_v, ToInt&& to_int) {
+  check(!cfg.has("feature_map"), cfg.source(), ": 'feature_map' ",
+        cfg.has("feature_map") ? cfg.json()["feature_map"].dump() : "",
+        " is not supported (only layers without a feature map)");
+  FlaLinearSizes s;
+  s.heads = cfg.integer("num_heads", default_heads, 1);
+  s.kv_heads = cfg.integer("num_kv_heads", s.heads, 1);
+  const double expand_k = cfg.number("expand_k", default_k),
+               expand_v = cfg.number("expand_v", default_v);
+  check(expand_k > 0 && expand_v > 0, cfg.source(), ": 'expand_k' and 'expand_v' must be > 0");
+  s.key_dim = to_int(static_cast<double>(d) * expand_k);
+  s.value_dim = to_int(static_cast<double>(d) * expand_v);
+  check(s.key_dim > 0 && s.key_dim % s.heads == 0, cfg.source(), ": key dim ", s.key_dim,
+        " (hidden_size × expand_k) is not a positive multiple of num_heads (", s.heads, ")");
+  check(s.value_dim > 0 && s.value_dim % s.heads == 0, cfg.source(), ": value dim ", s.value_dim,
+        " (hidden_size × expand_v) is not a positive multiple of num_heads (", s.heads, ")");
+  check(s.heads % s.kv_heads == 0, cfg.source(), ": num_kv_heads (", s.kv_heads,
+        ") does not divide num_heads (", s.heads, ")");
+  return s;
+}
+
+// The norm weight of fla's GLA and RetNet layers: g_norm_swish_gate.weight when the norm is fused
+// with the gate (swish gate, fuse_norm and the output gate on), else g_norm.weight; ones when the
+// config says elementwise_affine false.
+inline Tensor<float> load_fla_gate_norm(const JsonConfig& cfg, SafeTensors& st,
+                                        const std::string& p, index_t V, bool output_gate) {
+  if (!cfg.boolean("elementwise_affine", true)) {
+    HostBuffer<float> ones(V);
+    std::fill(ones.begin(), ones.end(), 1.0f);
+    return Tensor<float>(Shape{V}, std::move(ones));
+  }
+  const bool fused =
+      cfg.boolean("fuse_norm", true) && output_gate && cfg.string("hidden_act", "swish") == "swish";
+  return st.load<float>(p + (fused ? "g_norm_swish_gate.weight" : "g_norm.weight"), {V});
+}
+
+// in_proj from the named [rows, d] projections, stacked in order.
+template <StorageType W>
+Tensor<W> stack_rows(SafeTensors& st, const std::vector<std::pair<std::string, index_t>>& parts,
+                     index_t d) {
+  index_t rows = 0;
+  for (const auto& [name, r] : parts) rows += r;
+  HostBuffer<W> out(rows * d);
+  W* o = out.data();
+  for (const auto& [name, r] : parts) o = std::copy_n(st.load<W>(name, {r, d}).data(), r * d, o);
+  return Tensor<W>(Shape{rows, d}, std::move(out));
+}
+
+// The short conv's three depthwise convs ({q,k,v}_conv1d.weight [rows, 1, K]) as one [qkv, K];
+// no bias (the layers' default, which the models keep).
+inline std::pair<Tensor<float>, Tensor<float>> load_fla_short_conv(SafeTensors& st,
+                                                                   const std::string& p, index_t q,
+                                                                   index_t k, index_t v,
+                                                                   index_t K) {
+  HostBuffer<float> conv((q + k + v) * K);
+  float* o = conv.data();
+  for (const auto& [name, rows] : {std::pair{"q_conv1d", q}, {"k_conv1d", k}, {"v_conv1d", v}})
+    o = std::copy_n(st.load<float>(p + name + ".weight", {rows, 1, K}).data(), rows * K, o);
+  return {Tensor<float>(Shape{q + k + v, K}, std::move(conv)),
+          Tensor<float>(Shape{q + k + v}, HostBuffer<float>(q + k + v))};
 }
 
 }  // namespace samba::detail
