@@ -72,10 +72,11 @@ GGML = {
                              "decode_ms": {None: (4.0, 2.1)}},
 }
 
-WORKLOAD_ORDER = ["rmsnorm", "swiglu", "mamba", "selective_scan", "causal_conv", "mamba2", "swa",
-                  "causal_attention", "samba_pair", "llama_pair"]
+WORKLOAD_ORDER = ["rmsnorm", "swiglu", "mamba", "selective_scan", "causal_conv", "mamba2", "gla",
+                  "retention", "swa", "causal_attention", "samba_pair", "llama_pair"]
 TITLES = {
     "rmsnorm": "RMSNorm", "swiglu": "SwiGLU MLP", "mamba": "Mamba layer", "mamba2": "Mamba-2 layer",
+    "gla": "GLA layer", "retention": "Retention layer",
     "selective_scan": "selective scan alone", "causal_conv": "causal conv alone",
     "swa": "sliding-window attention", "causal_attention": "full causal attention",
     "samba_pair": "Samba block pair", "llama_pair": "Llama block pair",

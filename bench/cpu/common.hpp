@@ -159,6 +159,25 @@ double flops(const Mamba2Layer<cpu, W>& l, index_t, index_t T) {
   return static_cast<double>(T) * (proj + 2.0 * static_cast<double>(c.conv_dim() * c.d_conv) +
                                    6.0 * di * static_cast<double>(c.d_state));
 }
+// GLA and retention: the projections and, as for Mamba-2, 6 FLOPs per state element (H·K·V) and
+// step; GLA's gate adds its low-rank product.
+template <StorageType W>
+double flops(const GatedLinearAttention<cpu, W>& l, index_t, index_t T) {
+  const auto& c = l.config();
+  const double d = static_cast<double>(c.d_model);
+  const double proj = 2.0 * d * static_cast<double>(c.proj_dim()) +
+                      2.0 * static_cast<double>(c.gate_rank * c.kv_key_dim()) +
+                      2.0 * static_cast<double>(c.resolved_value_dim()) * d;
+  return static_cast<double>(T) * (proj + 6.0 * static_cast<double>(l.ssm_size()));
+}
+template <StorageType W>
+double flops(const MultiScaleRetention<cpu, W>& l, index_t, index_t T) {
+  const auto& c = l.config();
+  const double d = static_cast<double>(c.d_model);
+  const double proj = 2.0 * d * static_cast<double>(c.proj_dim()) +
+                      2.0 * static_cast<double>(c.resolved_value_dim()) * d;
+  return static_cast<double>(T) * (proj + 6.0 * static_cast<double>(l.ssm_size()));
+}
 template <StorageType W, AttentionKind K>
 double flops(const Attention<cpu, W, K>& l, index_t context, index_t T) {
   const auto& c = l.config();
@@ -202,6 +221,19 @@ double weight_bytes(const Mamba2Layer<cpu, W>& l) {
                              w.dt_bias.bytes() + l.A().bytes() + w.D.bytes() +
                              w.norm_weight.bytes() + w.out_proj.bytes());
 }
+template <StorageType W>
+double weight_bytes(const GatedLinearAttention<cpu, W>& l) {
+  const auto& w = l.weights();
+  return static_cast<double>(w.in_proj.bytes() + w.gk_up.bytes() + w.gk_bias.bytes() +
+                             w.conv_weight.bytes() + w.conv_bias.bytes() + w.norm_weight.bytes() +
+                             w.o_proj.bytes());
+}
+template <StorageType W>
+double weight_bytes(const MultiScaleRetention<cpu, W>& l) {
+  const auto& w = l.weights();
+  return static_cast<double>(w.in_proj.bytes() + w.conv_weight.bytes() + w.conv_bias.bytes() +
+                             w.norm_weight.bytes() + w.o_proj.bytes());
+}
 template <StorageType W, AttentionKind K>
 double weight_bytes(const Attention<cpu, W, K>& l) {
   const auto& w = l.weights();
@@ -236,6 +268,18 @@ double state_bytes(const Mamba2Layer<cpu, W>& l, index_t) {
   const auto& c = l.config();
   return f32_bytes *
          static_cast<double>((c.d_conv - 1) * c.conv_dim() + c.resolved_d_inner() * c.d_state);
+}
+template <StorageType W>
+double state_bytes(const GatedLinearAttention<cpu, W>& l, index_t) {
+  const auto& c = l.config();
+  return f32_bytes *
+         static_cast<double>(std::max<index_t>(c.conv_size - 1, 0) * c.qkv_dim() + l.ssm_size());
+}
+template <StorageType W>
+double state_bytes(const MultiScaleRetention<cpu, W>& l, index_t) {
+  const auto& c = l.config();
+  return f32_bytes *
+         static_cast<double>(std::max<index_t>(c.conv_size - 1, 0) * c.qkv_dim() + l.ssm_size());
 }
 template <StorageType W, AttentionKind K>
 double state_bytes(const Attention<cpu, W, K>& l, index_t context) {
@@ -310,6 +354,24 @@ Mamba2Layer<cpu, W> make_mamba2(const ModelDims& m) {
   c.d_state = 128;
   c.n_groups = 1;
   return Mamba2Layer<cpu, W>::random(c, rng);
+}
+// GLA and retention at the model's width with fla's defaults (GLA: 4 heads, key_dim d/2, value_dim
+// d; RetNet: 8 heads, key_dim d, value_dim 2d), as the paper's Sliding GLA / RetNet use them.
+template <StorageType W>
+GatedLinearAttention<cpu, W> make_gla(const ModelDims& m) {
+  Random rng(16);
+  GLAConfig c;
+  c.d_model = m.d_model;
+  c.n_heads = 4;
+  return GatedLinearAttention<cpu, W>::random(c, rng);
+}
+template <StorageType W>
+MultiScaleRetention<cpu, W> make_retention(const ModelDims& m) {
+  Random rng(17);
+  RetentionConfig c;
+  c.d_model = m.d_model;
+  c.n_heads = 8;
+  return MultiScaleRetention<cpu, W>::random(c, rng);
 }
 template <StorageType W, AttentionKind K>
 Attention<cpu, W, K> make_attention(const ModelDims& m) {

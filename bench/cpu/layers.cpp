@@ -1,9 +1,9 @@
 // Every layer of the CPU backend alone, at the paper's Samba-421M (and, with --full, Samba-1.3B)
 // dims, f32 and bf16 weights: RMSNorm, SwiGLU, MambaLayer, its selective scan and causal conv
-// alone, Mamba2Layer, SlidingWindowAttention and CausalAttention. Prefill: T tokens in one call
-// from a fresh state. Decode: one token per sequence, batch 1 and 8 (forward_batch), the state
-// filled to `ctx` tokens (for SWA the ring is full at W; a causal cache holds ctx entries). See
-// common.hpp for the counts.
+// alone, Mamba2Layer, GatedLinearAttention, MultiScaleRetention, SlidingWindowAttention and
+// CausalAttention. Prefill: T tokens in one call from a fresh state. Decode: one token per
+// sequence, batch 1 and 8 (forward_batch), the state filled to `ctx` tokens (for SWA the ring is
+// full at W; a causal cache holds ctx entries). See common.hpp for the counts.
 #include "common.hpp"
 
 namespace samba_bench {
@@ -78,6 +78,8 @@ void add_layers_of_dtype(const Dims& dims) {
   const Lazy<SwiGLU<cpu, W>> mlp([m] { return make_swiglu<W>(m); });
   const Lazy<MambaLayer<cpu, W>> mamba([m] { return make_mamba<W>(m); });
   const Lazy<Mamba2Layer<cpu, W>> mamba2([m] { return make_mamba2<W>(m); });
+  const Lazy<GatedLinearAttention<cpu, W>> gla([m] { return make_gla<W>(m); });
+  const Lazy<MultiScaleRetention<cpu, W>> retention([m] { return make_retention<W>(m); });
   const Lazy<SlidingWindowAttention<cpu, W>> swa(
       [m] { return make_attention<W, AttentionKind::sliding_window>(m); });
   const Lazy<CausalAttention<cpu, W>> attention(
@@ -86,6 +88,8 @@ void add_layers_of_dtype(const Dims& dims) {
   add_layer("swiglu", dims, dtype, mlp, {0});
   add_layer("mamba", dims, dtype, mamba, {default_context});
   add_layer("mamba2", dims, dtype, mamba2, {default_context});
+  add_layer("gla", dims, dtype, gla, {default_context});
+  add_layer("retention", dims, dtype, retention, {default_context});
   // The scan and the conv read only f32 tensors: their cost does not depend on W.
   if constexpr (std::is_same_v<W, float>) add_mamba_parts<W>(dims, mamba);
   add_layer("swa", dims, dtype, swa, decode_contexts());
