@@ -56,6 +56,7 @@ def safetensors_cases():
                      "mamba2_f16_sharded": "is not listed in the index",
                      "gla_f16_sharded": "is not listed in the index",
                      "retnet_f16_sharded": "is not listed in the index",
+                     "nemotron_h_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
         cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),
@@ -149,6 +150,8 @@ def config_cases():
     mamba2 = json.loads((DATA / "mamba2_f32" / "config.json").read_text(), parse_constant=float)
     gla = json.loads((DATA / "gla_f32" / "config.json").read_text())
     retnet = json.loads((DATA / "retnet_f32" / "config.json").read_text())
+    nemotron = json.loads((DATA / "nemotron_h_f32" / "config.json").read_text(),
+                          parse_constant=float)
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
     hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
     edge = {
@@ -201,6 +204,31 @@ def config_cases():
                                  "key width (1) must be even"),
         "retnet-short-conv-ignored": ({**retnet, "use_short_conv": True}, OK),
         "retnet-no-gate": ({**retnet, "use_output_gate": False}, "tensor '"),
+        # nemotron_h_f32: "M-M*-M", 4 Mamba-2 heads of 8 in 2 groups, attention 4 heads (2 kv).
+        "nemotron-h-moe": ({**nemotron, "hybrid_override_pattern": "M-E*-M"},
+                           "letter 2 ('E') is a mixture-of-experts layer"),
+        "nemotron-h-bad-letter": ({**nemotron, "hybrid_override_pattern": "M-Mx-M"},
+                                  "'hybrid_override_pattern' has 'x' at 3"),
+        "nemotron-h-wrong-length": ({**nemotron, "hybrid_override_pattern": "M-M*-"},
+                                    "'num_hidden_layers' (6) is not the 5 layers"),
+        "nemotron-h-list": ({**{k: v for k, v in nemotron.items()
+                                if k != "hybrid_override_pattern"},
+                             "layers_block_type": ["mamba", "mlp", "linear_attention",
+                                                   "full_attention", "mlp", "mamba"]}, OK),
+        "nemotron-h-list-bad": ({**{k: v for k, v in nemotron.items()
+                                    if k != "hybrid_override_pattern"},
+                                 "layers_block_type": ["mamba", "conv"]},
+                                "'layers_block_type'[1] is \"conv\""),
+        "nemotron-h-no-order": ({k: v for k, v in nemotron.items()
+                                 if k != "hybrid_override_pattern"},
+                                "the layer order is missing"),
+        "nemotron-h-groups": ({**nemotron, "n_groups": 3},
+                              "'n_groups' (3) does not divide 'mamba_num_heads' (4)"),
+        "nemotron-h-kv": ({**nemotron, "num_key_value_heads": 3},
+                          "num_key_value_heads (3) does not divide num_attention_heads (4)"),
+        "nemotron-h-act": ({**nemotron, "mlp_hidden_act": "silu"}, "'mlp_hidden_act' \"silu\""),
+        "nemotron-h-window": ({**nemotron, "sliding_window": 8}, "'sliding_window' is not"),
+        "nemotron-h-head-dim": ({**nemotron, "mamba_head_dim": 4}, "tensor '"),
         "llama-no-head-dim": (no_head_dim, OK),
         "llama-huge-layers": ({**llama, "num_hidden_layers": 2**62},
                               "'num_hidden_layers' must be <= 1073741824"),

@@ -11,6 +11,7 @@
 #include "samba/core/tensor.hpp"
 
 #include "samba/layers/attention.hpp"
+#include "samba/layers/feed_forward.hpp"
 #include "samba/layers/gla.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
@@ -33,6 +34,7 @@
 // The CPU backend's kernels (Eigen).
 #include "samba/cpu/attention.hpp"
 #include "samba/cpu/eigen.hpp"
+#include "samba/cpu/feed_forward.hpp"
 #include "samba/cpu/gla.hpp"
 #include "samba/cpu/mamba.hpp"
 #include "samba/cpu/mamba2.hpp"

@@ -20,12 +20,15 @@ namespace samba::test {
 
 inline const std::filesystem::path model_data_dir = SAMBA_MODEL_DATA_DIR;
 
-inline constexpr std::array<const char*, 25> checkpoint_names = {"mamba_f32",
+inline constexpr std::array<const char*, 28> checkpoint_names = {"mamba_f32",
                                                                  "mamba_bf16",
                                                                  "mamba_f16_sharded",
                                                                  "mamba2_f32",
                                                                  "mamba2_bf16_tied",
                                                                  "mamba2_f16_sharded",
+                                                                 "nemotron_h_f32",
+                                                                 "nemotron_h_bf16_tied",
+                                                                 "nemotron_h_f16_sharded",
                                                                  "gla_f32",
                                                                  "gla_bf16_tied",
                                                                  "gla_f16_sharded",

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of seven model families, with reference logits.
+"""Tiny random-weight checkpoints of eight model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -8,6 +8,8 @@ float64 implementation of the published model definitions:
 
     "mamba"    Hugging Face MambaForCausalLM (modeling_mamba.py, slow path)
     "mamba2"   Hugging Face Mamba2ForCausalLM (modeling_mamba2.py, torch_forward)
+    "nemotron_h"  NVIDIA Nemotron-H (transformers' modeling_nemotron_h.py), the layer order of
+               hybrid_override_pattern
     "gla"      flash-linear-attention GLAForCausalLM (fla/models/gla, fla/layers/gla.py and
                fla/layers/attn.py at the layers of the config's attn dict)
     "retnet"   flash-linear-attention RetNetForCausalLM (fla/models/retnet,
@@ -75,6 +77,11 @@ lm_head.weight is not stored when tie_word_embeddings is true and the head is th
            u, B, C; Δ = clamp(softplus(dt + dt_bias), time_step_limit); head h reads group
            h // (H / n_groups) of B and C; S_t = exp(Δ A) S_{t−1} + B_t (Δ u_t)ᵀ,
            y = S_tᵀ C_t + D u_t; RMSNorm(y ⊙ silu(z)) over the whole d_inner; out_proj.
+  nemotron_h  backbone.* (the released checkpoints) or model.*: embeddings.weight; per layer i,
+           layers.{i}.norm.weight and layers.{i}.mixer.*: Mamba-2's tensors as in mamba2 (inner
+           width mamba_num_heads·mamba_head_dim, gated norm per group of inner/n_groups),
+           attention's {q,k,v,o}_proj.weight (no RoPE), the MLP's up_proj and down_proj
+           (down(relu(up x)²)); norm_f.weight; lm_head.weight (absent when tied).
   gla      model.embeddings.weight [vocab, d]; per layer i, model.layers.{i}.: attn_norm.weight,
            attn.* (GLA: q_proj [key_dim, d], k_proj [kv·K, d], v_proj [kv·V, d], g_proj
            [value_dim, d] (with the output gate), {q,k,v}_conv1d.weight [rows, 1, conv_size]
@@ -762,6 +769,104 @@ def mamba2_case(name, seed, dtype, n_shards, d, n_layers, state_size, expand, co
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
+def nemotron_h_case(name, seed, dtype, n_shards, d, pattern, mamba_num_heads, mamba_head_dim,
+                    state_size, n_groups, conv_kernel, n_heads, n_kv, intermediate, vocab, tied,
+                    eps, T, root="backbone.", legacy_keys=False, time_step_limit=None):
+    """NVIDIA Nemotron-H (transformers' NemotronHForCausalLM): one block per pattern letter,
+    x + mixer(norm(x)); M the Mamba-2 mixer with inner width heads·head_dim and its gated norm
+    over groups of inner / n_groups; * attention without positional encoding; - up, relu², down."""
+    torch.manual_seed(seed)
+    d_inner = mamba_num_heads * mamba_head_dim
+    head_dim = d // n_heads
+    w = {root + "embeddings.weight": embedding(vocab, d)}
+    for i, kind in enumerate(pattern):
+        p = f"{root}layers.{i}."
+        w[p + "norm.weight"] = norm_weight(d)
+        if kind == "M":
+            for k, v in mamba2_mixer_weights(d, d_inner, mamba_num_heads, n_groups, state_size,
+                                             conv_kernel).items():
+                w[p + "mixer." + k] = v
+        elif kind == "*":
+            w[p + "mixer.q_proj.weight"] = linear(n_heads * head_dim, d)
+            w[p + "mixer.k_proj.weight"] = linear(n_kv * head_dim, d)
+            w[p + "mixer.v_proj.weight"] = linear(n_kv * head_dim, d)
+            w[p + "mixer.o_proj.weight"] = linear(d, n_heads * head_dim)
+        else:
+            assert kind == "-"
+            w[p + "mixer.up_proj.weight"] = linear(intermediate, d)
+            w[p + "mixer.down_proj.weight"] = linear(d, intermediate)
+    w[root + "norm_f.weight"] = norm_weight(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    limit = time_step_limit if time_step_limit is not None else (0.0, math.inf)
+    h = W[root + "embeddings.weight"][tokens]
+    for i, kind in enumerate(pattern):
+        p = f"{root}layers.{i}."
+        a = rmsnorm(h, W[p + "norm.weight"], eps)
+        m = {k[len(p + "mixer."):]: v for k, v in W.items() if k.startswith(p + "mixer.")}
+        if kind == "M":
+            out = mamba2_mixer(a, m, mamba_num_heads, mamba_head_dim, n_groups, state_size, limit,
+                               d_inner // n_groups, eps)
+        elif kind == "*":
+            out = gqa_attention(a, m["q_proj.weight"], m["k_proj.weight"], m["v_proj.weight"],
+                                m["o_proj.weight"], n_heads, n_kv, head_dim, 0, 10000.0, None)
+        else:
+            out = torch.relu(a @ m["up_proj.weight"].t()).pow(2) @ m["down_proj.weight"].t()
+        h = h + out
+    h = rmsnorm(h, W[root + "norm_f.weight"], eps)
+    head = W[root + "embeddings.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    config = {
+        "architectures": ["NemotronHForCausalLM"],
+        "attention_bias": False,
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "chunk_size": 128,
+        "eos_token_id": 2,
+        "head_dim": head_dim,
+        "hidden_dropout": 0.0,
+        "hidden_size": d,
+        "hybrid_override_pattern": pattern,
+        "initializer_range": 0.02,
+        "intermediate_size": intermediate,
+        "layer_norm_epsilon": eps,
+        "mamba_head_dim": mamba_head_dim,
+        "mamba_hidden_act": "silu",
+        "mamba_num_heads": mamba_num_heads,
+        "mamba_proj_bias": False,
+        "max_position_embeddings": 8192,
+        "mlp_bias": False,
+        "mlp_hidden_act": "relu2",
+        "model_type": "nemotron_h",
+        "num_attention_heads": n_heads,
+        "num_hidden_layers": len(pattern),
+        "num_key_value_heads": n_kv,
+        "pad_token_id": 0,
+        "rescale_prenorm_residual": True,
+        "residual_in_fp32": False,
+        "ssm_state_size": state_size,
+        "tie_word_embeddings": tied,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_bias": False,
+        "use_cache": True,
+    }
+    # The released configs' older key names (NemotronHConfig still reads them), or the current ones.
+    if legacy_keys:
+        config.update({"mamba_n_groups": n_groups, "mamba_d_conv": conv_kernel,
+                       "mamba_conv_bias": True, "mamba_dt_limit": list(limit)})
+    else:
+        config.update({"n_groups": n_groups, "conv_kernel": conv_kernel, "use_conv_bias": True,
+                       "time_step_limit": list(limit)})
+    config["vocab_size"] = vocab
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
 def fla_case(name, seed, family, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, expand_k,
              expand_v, vocab, tied, eps, T, intermediate_size=None, hidden_ratio=4,
              use_short_conv=False, conv_size=4, use_output_gate=True, clamp_min=None,
@@ -1108,6 +1213,20 @@ def main():
              num_kv_heads=None, expand_k=0.5, expand_v=1, vocab=72, tied=False, eps=1e-5, T=66,
              intermediate_size=32, use_output_gate=False,
              attn={"layers": [0], "num_heads": 4, "num_kv_heads": 1, "rope_theta": 500.0})
+
+    # NVIDIA Nemotron-H: M / - / * in a published kind of order, groups of the gated norm per
+    # n_groups, attention without RoPE, relu² MLPs; backbone.* and model.* tensor names, the
+    # released configs' older key names, a tied head.
+    nemotron_h_case("nemotron_h_f32", 2701, "F32", 1, d=16, pattern="M-M*-M", mamba_num_heads=4,
+                    mamba_head_dim=8, state_size=8, n_groups=2, conv_kernel=4, n_heads=4, n_kv=2,
+                    intermediate=24, vocab=80, tied=False, eps=1e-5, T=72)
+    nemotron_h_case("nemotron_h_bf16_tied", 2702, "BF16", 1, d=16, pattern="M*-M-", mamba_num_heads=8,
+                    mamba_head_dim=4, state_size=8, n_groups=4, conv_kernel=4, n_heads=2, n_kv=1,
+                    intermediate=32, vocab=64, tied=True, eps=1e-5, T=70, root="model.",
+                    time_step_limit=(0.0, 0.05))
+    nemotron_h_case("nemotron_h_f16_sharded", 2703, "F16", 2, d=24, pattern="*M-M", mamba_num_heads=3,
+                    mamba_head_dim=12, state_size=8, n_groups=1, conv_kernel=3, n_heads=4, n_kv=4,
+                    intermediate=40, vocab=72, tied=False, eps=1e-6, T=66, legacy_keys=True)
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,

@@ -47,6 +47,10 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   CHECK_FALSE(gla_full->info().bounded_state);
   CHECK(load_model(test::model_data_dir / "retnet_f32")->info().pattern ==
         "RetNet [RetNet, MLP, SWA, MLP, RetNet, MLP]");
+  const auto nemotron = load_model(test::model_data_dir / "nemotron_h_f32");
+  CHECK(nemotron->info().pattern == "NemotronH [Mamba-2, MLP, Mamba-2, attention, MLP, Mamba-2]");
+  CHECK_FALSE(nemotron->info().bounded_state);
+  CHECK(load_model(test::model_data_dir / "nemotron_h_bf16_tied")->info().tied_embeddings);
   // Conversion on request: the same checkpoint with f32 weight matrices.
   LoadOptions to_f32;
   to_f32.weight_dtype = dtype::f32;

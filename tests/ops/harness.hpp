@@ -175,10 +175,21 @@ struct RetentionRow {
   }
 };
 
+struct FeedForwardRow {
+  static constexpr const char* name = "FeedForward";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 2; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const FeedForwardConfig c[] = {{8, 24}, {13, 7}};
+    return FeedForward<B, W>::random(c[s], rng);
+  }
+};
+
 using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
                         SambaStackRow>;
 // Rows whose layer has no CUDA kernel yet: the CPU runner adds them to Rows.
-using CpuOnlyRows = std::tuple<Mamba2Row, GLARow, RetentionRow>;
+using CpuOnlyRows = std::tuple<Mamba2Row, GLARow, RetentionRow, FeedForwardRow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

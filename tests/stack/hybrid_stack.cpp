@@ -65,6 +65,19 @@ TEST_CASE("every preset matches the reference, chunked == whole == token-by-toke
   SECTION("SlidingRetNet, past the recurrence's chunk") {
     check_against_reference<presets::SlidingRetNet<>>(4, 70);
   }
+  SECTION("NemotronH in its kind of order, past the recurrence's chunk") {
+    using S = presets::NemotronH<>;
+    auto cfg = make_config<S>(tiny_dims(6));
+    cfg.order = parse_order("M-M*-M", "M-*", "hybrid_override_pattern");
+    const auto stack = S::random(cfg, 8);
+    const index_t T = 70;
+    HostBuffer<float> x = test::random_activations(T, 16, 7);
+    const auto xv = x.view<2>({T, 16});
+    const auto want = reference::forward(stack, reference::Matrix::from(xv));
+    CHECK(test::rel_error(test::run_chunked(stack, xv, {T}).view<2>({T, 16}), want) <= 5e-5);
+    CHECK(test::rel_error(test::run_chunked(stack, xv, {1}).view<2>({T, 16}), want) <= 5e-5);
+    CHECK(test::rel_error(test::run_chunked(stack, xv, {3, 0, 30}).view<2>({T, 16}), want) <= 5e-5);
+  }
   SECTION("Mamba2") {
     check_against_reference<presets::Mamba2<>>(3, 40);
   }

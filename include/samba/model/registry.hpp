@@ -22,6 +22,7 @@
 #include "samba/model/families/llama.hpp"
 #include "samba/model/families/mamba.hpp"
 #include "samba/model/families/mamba2.hpp"
+#include "samba/model/families/nemotron_h.hpp"
 #include "samba/model/families/retnet.hpp"
 #include "samba/model/families/samba.hpp"
 
@@ -35,7 +36,7 @@ First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's fir
 }  // namespace detail
 
 using Families = FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily,
-                            GLAFamily, RetNetFamily>;
+                            GLAFamily, RetNetFamily, NemotronHFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;

@@ -12,8 +12,10 @@
 //   SlidingRetNet [RetNet, MLP, SWA, MLP]  the paper's Sliding RetNet: Multi-Scale Retention in
 //                                          place of Mamba
 //   Mamba2        [Mamba-2]                Hugging Face Mamba2ForCausalLM blocks
-//   Mamba2Hybrid  [Mamba-2, MLP, attention]  the block types of Mamba-2 hybrids (Nemotron-H's
-//                                          M, -, *), in the order their config gives
+//   Mamba2Hybrid  [Mamba-2, MLP, attention]  Mamba-2 with SwiGLU MLPs and full attention, in
+//                                          any order (set it as data)
+//   NemotronH     [Mamba-2, MLP, attention]  NVIDIA Nemotron-H's block types (its M, -, *): the
+//                                          MLP is FeedForward (relu²), attention has no RoPE
 //
 // Every block is PreNorm: y = x + layer(RMSNorm(x)).
 #pragma once
@@ -23,6 +25,7 @@
 
 #include "samba/core/backend.hpp"
 #include "samba/layers/attention.hpp"
+#include "samba/layers/feed_forward.hpp"
 #include "samba/layers/gla.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
@@ -60,6 +63,10 @@ using Mamba2 = HybridStack<PreNorm<Mamba2Layer<B, W>>>;
 template <class B = cpu, StorageType W = float>
 using Mamba2Hybrid =
     HybridStack<PreNorm<Mamba2Layer<B, W>>, PreNorm<SwiGLU<B, W>>, PreNorm<CausalAttention<B, W>>>;
+
+template <class B = cpu, StorageType W = float>
+using NemotronH = HybridStack<PreNorm<Mamba2Layer<B, W>>, PreNorm<FeedForward<B, W>>,
+                              PreNorm<CausalAttention<B, W>>>;
 
 }  // namespace presets
 
@@ -132,6 +139,9 @@ inline RetentionConfig layer_config(const ModelDims& d, std::type_identity<Reten
   c.rope_base = d.rope_base;
   c.norm_eps = d.norm_eps;
   return c;
+}
+inline FeedForwardConfig layer_config(const ModelDims& d, std::type_identity<FeedForwardConfig>) {
+  return {d.d_model, d.d_ff};
 }
 inline SwiGLUConfig layer_config(const ModelDims& d, std::type_identity<SwiGLUConfig>) {
   return {d.d_model, d.d_ff};

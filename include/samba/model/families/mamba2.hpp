@@ -40,16 +40,17 @@ Mamba2Layer<B, W> load_mamba2_mixer(SafeTensors& st, const std::string& prefix,
   return Mamba2Layer<B, W>(c, std::move(w));
 }
 
-// "time_step_limit": [min, max] (max may be Infinity); absent: [0, ∞).
-inline void read_time_step_limit(const JsonConfig& cfg, Mamba2Config& c) {
-  if (!cfg.has("time_step_limit")) return;
-  const auto& v = cfg.json()["time_step_limit"];
-  check(v.is_array() && v.size() == 2, cfg.source(),
-        ": 'time_step_limit' must be a list [min, max], got ", v.dump());
-  c.dt_min = static_cast<float>(cfg.number_or_infinity(v[0], "time_step_limit[0]"));
-  c.dt_max = static_cast<float>(cfg.number_or_infinity(v[1], "time_step_limit[1]"));
-  check(c.dt_min >= 0.0f && c.dt_min <= c.dt_max, cfg.source(), ": 'time_step_limit' [",
-        v[0].dump(), ", ", v[1].dump(), "] is not an interval of non-negative values");
+// The time step limit [min, max] under `key` (max may be Infinity); absent: [0, ∞).
+inline void read_time_step_limit(const JsonConfig& cfg, Mamba2Config& c,
+                                 const std::string& key = "time_step_limit") {
+  if (!cfg.has(key)) return;
+  const auto& v = cfg.json()[key];
+  check(v.is_array() && v.size() == 2, cfg.source(), ": '", key,
+        "' must be a list [min, max], got ", v.dump());
+  c.dt_min = static_cast<float>(cfg.number_or_infinity(v[0], key + "[0]"));
+  c.dt_max = static_cast<float>(cfg.number_or_infinity(v[1], key + "[1]"));
+  check(c.dt_min >= 0.0f && c.dt_min <= c.dt_max, cfg.source(), ": '", key, "' [", v[0].dump(),
+        ", ", v[1].dump(), "] is not an interval of non-negative values");
 }
 
 // The mixer's config from a Mamba2Config-style config.json (HF's key names and defaults), the
