@@ -150,6 +150,7 @@ def config_cases():
     mamba2 = json.loads((DATA / "mamba2_f32" / "config.json").read_text(), parse_constant=float)
     gla = json.loads((DATA / "gla_f32" / "config.json").read_text())
     retnet = json.loads((DATA / "retnet_f32" / "config.json").read_text())
+    fla_samba = json.loads((DATA / "samba_fla_f32" / "config.json").read_text())
     nemotron = json.loads((DATA / "nemotron_h_f32" / "config.json").read_text(),
                           parse_constant=float)
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
@@ -229,6 +230,15 @@ def config_cases():
         "nemotron-h-act": ({**nemotron, "mlp_hidden_act": "silu"}, "'mlp_hidden_act' \"silu\""),
         "nemotron-h-window": ({**nemotron, "sliding_window": 8}, "'sliding_window' is not"),
         "nemotron-h-head-dim": ({**nemotron, "mamba_head_dim": 4}, "tensor '"),
+        # samba_fla_f32: hidden 16, 4 layers, attention at 1 and 3 (window 6).
+        "samba-fla-attn-out-of-range": ({**fla_samba, "attn": {**fla_samba["attn"],
+                                                               "layers": [1, 4]}},
+                                        "'attn' 'layers' holds 4, not a layer index in [0, 4)"),
+        "samba-fla-default-attn": ({k: v for k, v in fla_samba.items() if k != "attn"},
+                                   "hidden_size (16) is not divisible by num_heads (18)"),
+        "samba-fla-intermediate": ({**fla_samba, "intermediate_size": 24},
+                                   "'intermediate_size' (24) is not expand × hidden_size (32)"),
+        "samba-fla-bias": ({**fla_samba, "use_bias": True}, "'use_bias': true"),
         "llama-no-head-dim": (no_head_dim, OK),
         "llama-huge-layers": ({**llama, "num_hidden_layers": 2**62},
                               "'num_hidden_layers' must be <= 1073741824"),
@@ -244,7 +254,8 @@ def config_cases():
         "samba-attn-pos-bad": ({**samba, "attn_layer_pos": "[1, 9]"},
                                "'attn_layer_pos' holds 9, not a layer index in [0, 4)"),
         "samba-gla": ({**samba, "gla_per_layer": 2}, "'gla_per_layer' > 0"),
-        "samba-hf-layout": (hf_samba, "none of the layouts samba reads"),
+        # Without n_embd, a samba config is fla's layout: lit-gpt's keys do not fit it.
+        "samba-hf-layout": (hf_samba, "'intermediate_size' (40) is not expand × hidden_size"),
         "samba-huge-heads": ({**samba, "n_head": 2**40, "head_size": 2**40},
                              "'n_head' must be <= 1073741824"),
         "samba-rotary-half": ({**samba, "rotary_percentage": 0.5},

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of eight model families, with reference logits.
+"""Tiny random-weight checkpoints of nine model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -10,6 +10,8 @@ float64 implementation of the published model definitions:
     "mamba2"   Hugging Face Mamba2ForCausalLM (modeling_mamba2.py, torch_forward)
     "nemotron_h"  NVIDIA Nemotron-H (transformers' modeling_nemotron_h.py), the layer order of
                hybrid_override_pattern
+    "samba" (fla)  flash-linear-attention SambaForCausalLM (fla/models/samba; hidden_size keys,
+               fla/layers/mamba.py and fla/layers/attn.py; samba_fla_* cases)
     "gla"      flash-linear-attention GLAForCausalLM (fla/models/gla, fla/layers/gla.py and
                fla/layers/attn.py at the layers of the config's attn dict)
     "retnet"   flash-linear-attention RetNetForCausalLM (fla/models/retnet,
@@ -82,6 +84,10 @@ lm_head.weight is not stored when tie_word_embeddings is true and the head is th
            width mamba_num_heads·mamba_head_dim, gated norm per group of inner/n_groups),
            attention's {q,k,v,o}_proj.weight (no RoPE), the MLP's up_proj and down_proj
            (down(relu(up x)²)); norm_f.weight; lm_head.weight (absent when tied).
+  samba (fla)  backbone.embeddings.weight; per layer i, backbone.layers.{i}.: mixer_norm.weight,
+           mixer.* (Mamba-1 with HF names, or attention's {q,k,v,o}_proj at the attn layers),
+           mlp_norm.weight, mlp.{gate,up,down}_proj.weight; backbone.norm_f.weight; lm_head.weight
+           (absent when tied). MLP width from hidden_ratio (256-rounded), not intermediate_size.
   gla      model.embeddings.weight [vocab, d]; per layer i, model.layers.{i}.: attn_norm.weight,
            attn.* (GLA: q_proj [key_dim, d], k_proj [kv·K, d], v_proj [kv·V, d], g_proj
            [value_dim, d] (with the output gate), {q,k,v}_conv1d.weight [rows, 1, conv_size]
@@ -867,6 +873,108 @@ def nemotron_h_case(name, seed, dtype, n_shards, d, pattern, mamba_num_heads, ma
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
+def fla_samba_case(name, seed, dtype, n_shards, d, n_layers, state_size, conv_kernel, expand,
+                   vocab, tied, eps, T, hidden_ratio=4, attn=None):
+    """fla's SambaForCausalLM (fla/models/samba): per layer x + mixer(mixer_norm(x)), then
+    x + mlp(mlp_norm(x)); the mixer fla's attention at the attn dict's layers (SambaConfig's
+    default dict when attn is None), else fla's Mamba (HF names, conv bias). The MLP's width comes
+    from hidden_ratio only (SambaBlock does not pass intermediate_size)."""
+    torch.manual_seed(seed)
+    dt_rank = math.ceil(d / 16)
+    d_inner = expand * d
+    cfg_attn = attn
+    if attn is None:  # SambaConfig's default
+        attn = {"layers": [1, 3, 5, 7, 9, 11, 13, 15, 17], "num_heads": 18, "num_kv_heads": 18,
+                "qkv_bias": False, "window_size": 2048, "rope_theta": 10000.0}
+    attn = {"num_kv_heads": attn["num_heads"], "qkv_bias": False, "window_size": None,
+            "rope_theta": 10000.0, **attn}
+    heads, kv = attn["num_heads"], attn["num_kv_heads"]
+    inter = int(d * hidden_ratio * 2 / 3)
+    inter = 256 * ((inter + 256 - 1) // 256)
+    w = {"backbone.embeddings.weight": embedding(vocab, d)}
+    for i in range(n_layers):
+        p = f"backbone.layers.{i}."
+        w[p + "mixer_norm.weight"] = norm_weight(d)
+        if i in attn["layers"]:
+            hd = d // heads
+            w[p + "mixer.q_proj.weight"] = linear(d, d)
+            w[p + "mixer.k_proj.weight"] = linear(kv * hd, d)
+            w[p + "mixer.v_proj.weight"] = linear(kv * hd, d)
+            w[p + "mixer.o_proj.weight"] = linear(d, d)
+        else:
+            for k, v in mamba_mixer_weights(d, state_size, conv_kernel, expand, dt_rank).items():
+                w[p + "mixer." + k] = v
+        w[p + "mlp_norm.weight"] = norm_weight(d)
+        w[p + "mlp.gate_proj.weight"] = linear(inter, d)
+        w[p + "mlp.up_proj.weight"] = linear(inter, d)
+        w[p + "mlp.down_proj.weight"] = linear(d, inter)
+    w["backbone.norm_f.weight"] = norm_weight(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    h = W["backbone.embeddings.weight"][tokens]
+    for i in range(n_layers):
+        p = f"backbone.layers.{i}."
+        a = rmsnorm(h, W[p + "mixer_norm.weight"], eps)
+        m = {k[len(p + "mixer."):]: v for k, v in W.items() if k.startswith(p + "mixer.")}
+        if i in attn["layers"]:
+            hd = d // heads
+            h = h + gqa_attention(a, m["q_proj.weight"], m["k_proj.weight"], m["v_proj.weight"],
+                                  m["o_proj.weight"], heads, kv, hd, hd, attn["rope_theta"],
+                                  attn["window_size"])
+        else:
+            h = h + mamba_mixer(a, m, state_size, dt_rank)
+        mm = rmsnorm(h, W[p + "mlp_norm.weight"], eps)
+        h = h + swiglu(mm, W[p + "mlp.gate_proj.weight"], W[p + "mlp.up_proj.weight"],
+                       W[p + "mlp.down_proj.weight"])
+    h = rmsnorm(h, W["backbone.norm_f.weight"], eps)
+    head = W["backbone.embeddings.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    config = {
+        "architectures": ["SambaForCausalLM"],
+        "bos_token_id": 1,
+        "conv_kernel": conv_kernel,
+        "eos_token_id": 2,
+        "expand": expand,
+        "fuse_cross_entropy": True,
+        "fuse_norm": True,
+        "fuse_swiglu": True,
+        "hidden_act": "swish",
+        "hidden_ratio": hidden_ratio,
+        "hidden_size": d,
+        "initializer_range": 0.02,
+        "intermediate_size": d_inner,
+        "max_position_embeddings": 2048,
+        "model_type": "samba",
+        "norm_eps": eps,
+        "num_hidden_layers": n_layers,
+        "pad_token_id": 0,
+        "rescale_prenorm_residual": False,
+        "residual_in_fp32": False,
+        "state_size": state_size,
+        "tie_word_embeddings": tied,
+        "time_step_floor": 0.0001,
+        "time_step_init_scheme": "random",
+        "time_step_max": 0.1,
+        "time_step_min": 0.001,
+        "time_step_rank": dt_rank,
+        "time_step_scale": 1.0,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_bias": False,
+        "use_cache": True,
+        "use_conv_bias": True,
+        "vocab_size": vocab,
+    }
+    if cfg_attn is not None:
+        config["attn"] = attn
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
 def fla_case(name, seed, family, dtype, n_shards, d, n_layers, num_heads, num_kv_heads, expand_k,
              expand_v, vocab, tied, eps, T, intermediate_size=None, hidden_ratio=4,
              use_short_conv=False, conv_size=4, use_output_gate=True, clamp_min=None,
@@ -1227,6 +1335,14 @@ def main():
     nemotron_h_case("nemotron_h_f16_sharded", 2703, "F16", 2, d=24, pattern="*M-M", mamba_num_heads=3,
                     mamba_head_dim=12, state_size=8, n_groups=1, conv_kernel=3, n_heads=4, n_kv=4,
                     intermediate=40, vocab=72, tied=False, eps=1e-6, T=66, legacy_keys=True)
+
+    # fla's Samba (flame's configs): attention with a window at the attn dict's layers; and a
+    # config without attn, which gets SambaConfig's default (the odd layers, 18 heads).
+    fla_samba_case("samba_fla_f32", 2801, "F32", 1, d=16, n_layers=4, state_size=8, conv_kernel=4,
+                   expand=2, vocab=80, tied=False, eps=1e-5, T=44, hidden_ratio=1,
+                   attn={"layers": [1, 3], "num_heads": 4, "num_kv_heads": 2, "window_size": 6})
+    fla_samba_case("samba_fla_bf16_default_attn", 2802, "BF16", 1, d=36, n_layers=3, state_size=4,
+                   conv_kernel=4, expand=2, vocab=64, tied=True, eps=1e-5, T=40, hidden_ratio=1)
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,

@@ -51,6 +51,11 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   CHECK(nemotron->info().pattern == "NemotronH [Mamba-2, MLP, Mamba-2, attention, MLP, Mamba-2]");
   CHECK_FALSE(nemotron->info().bounded_state);
   CHECK(load_model(test::model_data_dir / "nemotron_h_bf16_tied")->info().tied_embeddings);
+  // fla's Samba: its attn dict's layers, or SambaConfig's default (the odd layers) without one.
+  CHECK(load_model(test::model_data_dir / "samba_fla_f32")->info().pattern ==
+        "Samba [Mamba, MLP, SWA, MLP] x 2");
+  CHECK(load_model(test::model_data_dir / "samba_fla_bf16_default_attn")->info().pattern ==
+        "Samba [Mamba, MLP, SWA, MLP, Mamba, MLP]");
   // Conversion on request: the same checkpoint with f32 weight matrices.
   LoadOptions to_f32;
   to_f32.weight_dtype = dtype::f32;

@@ -18,6 +18,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "samba/model/families/fla_samba.hpp"
 #include "samba/model/families/gla.hpp"
 #include "samba/model/families/llama.hpp"
 #include "samba/model/families/mamba.hpp"
@@ -36,7 +37,7 @@ First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's fir
 }  // namespace detail
 
 using Families = FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily,
-                            GLAFamily, RetNetFamily, NemotronHFamily>;
+                            FlaSambaFamily, GLAFamily, RetNetFamily, NemotronHFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;

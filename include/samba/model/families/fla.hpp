@@ -8,6 +8,7 @@
 // attention.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,20 +32,25 @@ struct FlaAttention {
   }
 };
 
-inline FlaAttention read_fla_attention(const JsonConfig& cfg, index_t d, index_t n_layers) {
+inline FlaAttention read_fla_attention(const JsonConfig& cfg, index_t d, index_t n_layers,
+                                       const std::optional<nlohmann::json>& default_attn = {}) {
   FlaAttention out;
   out.at.assign(static_cast<std::size_t>(n_layers), false);
-  if (!cfg.has("attn")) return out;
-  const nlohmann::json& a = cfg.json()["attn"];
+  if (!cfg.has("attn") && !default_attn) return out;
+  const nlohmann::json& a = cfg.has("attn") ? cfg.json()["attn"] : *default_attn;
   check(a.is_object(), cfg.source(), ": 'attn' must be a dict, got ", a.dump());
   const JsonConfig sub = JsonConfig::parse(a.dump(), cfg.source() + " 'attn'");
   check(sub.has("layers") && sub.json()["layers"].is_array(), cfg.source(),
         ": 'attn' must list its 'layers' (indices of the attention layers)");
+  // A config's own list must name layers of the model; the config class's default list (written
+  // for its default depth) applies to the layers the model has.
+  const bool own = cfg.has("attn");
   for (const auto& v : sub.json()["layers"]) {
-    check(v.is_number_integer() && v.get<std::int64_t>() >= 0 && v.get<std::int64_t>() < n_layers,
+    check(v.is_number_integer() && v.get<std::int64_t>() >= 0 &&
+              (!own || v.get<std::int64_t>() < n_layers),
           cfg.source(), ": 'attn' 'layers' holds ", v.dump(), ", not a layer index in [0, ",
           n_layers, ")");
-    out.at[v.get<std::size_t>()] = true;
+    if (v.get<std::int64_t>() < n_layers) out.at[v.get<std::size_t>()] = true;
   }
   check(!sub.boolean("qkv_bias", false), sub.source(), ": 'qkv_bias': true is not supported");
   check(!sub.boolean("qk_norm", false), sub.source(), ": 'qk_norm': true is not supported");
@@ -77,11 +83,13 @@ L load_fla_attention(SafeTensors& st, const std::string& p, const AttentionConfi
 // fla's GatedMLP: down(swish(gate x) ⊙ up x); its width intermediate_size, or by default
 // hidden_size · hidden_ratio · 2/3 rounded up to a multiple of 256 (hidden_ratio's default is the
 // model's: 4 for GLA, 2 for RetNet).
-inline SwiGLUConfig fla_mlp_config(const JsonConfig& cfg, index_t d, index_t default_ratio) {
+inline SwiGLUConfig fla_mlp_config(const JsonConfig& cfg, index_t d, index_t default_ratio,
+                                   bool reads_intermediate_size = true) {
   const std::string act = cfg.string("hidden_act", "swish");
   check(act == "swish" || act == "silu", cfg.source(), ": 'hidden_act' \"", act,
         "\" is not supported (fla's GatedMLP with \"swish\")");
-  if (cfg.has("intermediate_size")) return {d, cfg.integer("intermediate_size")};
+  if (reads_intermediate_size && cfg.has("intermediate_size"))
+    return {d, cfg.integer("intermediate_size")};
   const index_t ratio = cfg.integer("hidden_ratio", default_ratio, 1);
   const auto width = static_cast<index_t>(static_cast<double>(d * ratio) * 2.0 / 3.0);
   return {d, 256 * ((width + 255) / 256)};
@@ -104,15 +112,28 @@ using FlaStack = HybridStack<PreNorm<Mixer>, PreNorm<SwiGLU<B, W>>,
 
 // What differs between fla's models of the same layout.
 struct FlaModelSpec {
-  std::string family;      // "gla", "retnet"
-  std::string mixer_name;  // in the pattern: "GLA", "RetNet"
+  std::string family{};        // "gla", "retnet", "samba"
+  std::string mixer_name{};    // in the pattern: "GLA", "RetNet", "Mamba"
+  std::string pattern_name{};  // before the pattern (empty: mixer_name): "Samba"
   index_t default_hidden_ratio = 4;
+  // The config class's defaults.
+  index_t default_hidden_size = 2048, default_layers = 24;
+  double default_norm_eps = 1e-6;
+  // Tensor names: model.layers.{i}.attn_norm / .attn and model.norm (GLA, RetNet), or
+  // backbone.layers.{i}.mixer_norm / .mixer and backbone.norm_f (Samba).
+  std::string root = "model.", mixer = "attn", mixer_norm = "attn_norm", final_norm = "norm";
+  // Whether the GatedMLP gets the config's intermediate_size (GLA, RetNet) or only hidden_ratio
+  // (Samba, whose intermediate_size is the Mamba width).
+  bool mlp_reads_intermediate_size = true;
+  // The attn dict when the config has none (Samba's: attention at the odd layers).
+  std::optional<nlohmann::json> default_attn{};
 };
 
-// An fla model in its shared layout: model.embeddings.weight; per layer i, model.layers.{i}.
-// attn_norm.weight and attn.* (the mixer that load_mixer(prefix) reads, or fla's attention at the
-// attn dict's layers), mlp_norm.weight and mlp.{gate,up,down}_proj.weight; model.norm.weight;
-// lm_head.weight unless tied. mixer_dims(): the mixer's part of ModelInfo::dims.
+// An fla model in its shared layout (names for GLA and RetNet; Samba's as FlaModelSpec says):
+// model.embeddings.weight; per layer i, model.layers.{i}.attn_norm.weight and attn.* (the mixer
+// that load_mixer(prefix) reads, or fla's attention at the attn dict's layers), mlp_norm.weight
+// and mlp.{gate,up,down}_proj.weight; model.norm.weight; lm_head.weight unless tied.
+// mixer_dims(): the mixer's part of ModelInfo::dims.
 template <class Mixer, class LoadMixer, class MixerDims>
 std::shared_ptr<const LanguageModel> load_fla_model(const JsonConfig& cfg, SafeTensors& st,
                                                     const LoadOptions& options,
@@ -123,13 +144,14 @@ std::shared_ptr<const LanguageModel> load_fla_model(const JsonConfig& cfg, SafeT
   using W = typename Mixer::weight_type;
   using Stack = FlaStack<Mixer>;
   enum Slot : index_t { mixer_slot = 0, mlp_slot = 1, swa_slot = 2, full_slot = 3 };
-  const index_t d = cfg.integer("hidden_size", 2048, 1);
-  const index_t n_layers = cfg.integer("num_hidden_layers", 24, 1);
+  const index_t d = cfg.integer("hidden_size", spec.default_hidden_size, 1);
+  const index_t n_layers = cfg.integer("num_hidden_layers", spec.default_layers, 1);
   const index_t vocab = cfg.integer("vocab_size", 32000, 1);
-  const auto eps = static_cast<float>(cfg.number("norm_eps", 1e-6));
+  const auto eps = static_cast<float>(cfg.number("norm_eps", spec.default_norm_eps));
   const bool tied = cfg.boolean("tie_word_embeddings", false);
-  const FlaAttention attn = read_fla_attention(cfg, d, n_layers);
-  const SwiGLUConfig mlp = fla_mlp_config(cfg, d, spec.default_hidden_ratio);
+  const FlaAttention attn = read_fla_attention(cfg, d, n_layers, spec.default_attn);
+  const SwiGLUConfig mlp =
+      fla_mlp_config(cfg, d, spec.default_hidden_ratio, spec.mlp_reads_intermediate_size);
 
   std::vector<index_t> order;
   bool any_mixer = false;
@@ -139,25 +161,28 @@ std::shared_ptr<const LanguageModel> load_fla_model(const JsonConfig& cfg, SafeT
     any_mixer = any_mixer || !a;
   }
   auto stack = Stack::build(order, [&]<class Block>(std::type_identity<Block>, index_t b) {
-    const std::string p = concat("model.layers.", b / 2, ".");
+    const std::string p = concat(spec.root, "layers.", b / 2, ".");
+    const std::string mixer = p + spec.mixer + ".", mixer_norm = p + spec.mixer_norm + ".weight";
     using L = typename Block::layer_type;
     if constexpr (std::is_same_v<L, SwiGLU<B, W>>) {
       return Block(load_norm<B>(st, p + "mlp_norm.weight", d, eps),
                    load_fla_mlp<B, W>(st, p + "mlp.", mlp));
     } else if constexpr (std::is_same_v<L, Mixer>) {
-      return Block(load_norm<B>(st, p + "attn_norm.weight", d, eps), load_mixer(p + "attn."));
+      return Block(load_norm<B>(st, mixer_norm, d, eps), load_mixer(mixer));
     } else {
-      return Block(load_norm<B>(st, p + "attn_norm.weight", d, eps),
-                   load_fla_attention<L, W>(st, p + "attn.", attn.config));
+      return Block(load_norm<B>(st, mixer_norm, d, eps),
+                   load_fla_attention<L, W>(st, mixer, attn.config));
     }
   });
-  Model<Stack, W> model(std::move(stack), vocab, st.load<W>("model.embeddings.weight", {vocab, d}),
-                        load_norm<B>(st, "model.norm.weight", d, eps),
+  Model<Stack, W> model(std::move(stack), vocab,
+                        st.load<W>(spec.root + "embeddings.weight", {vocab, d}),
+                        load_norm<B>(st, spec.root + spec.final_norm + ".weight", d, eps),
                         tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
   ModelInfo info;
   info.family = spec.family;
   const std::string_view names[] = {spec.mixer_name, "MLP", "SWA", "attention"};
-  info.pattern = spec.mixer_name + " " + describe_order(order, names);
+  info.pattern = (spec.pattern_name.empty() ? spec.mixer_name : spec.pattern_name) + " " +
+                 describe_order(order, names);
   std::string dims = concat("d_model ", d, ", ", n_layers, " layers, MLP ", mlp.d_ff);
   if (any_mixer) dims += ", " + mixer_dims();
   if (attn.any())

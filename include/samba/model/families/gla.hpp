@@ -63,7 +63,8 @@ std::shared_ptr<const LanguageModel> load_gla_family(const JsonConfig& cfg, Safe
   const index_t d = cfg.integer("hidden_size", 2048, 1);
   const GLAConfig gc = fla_gla_config(cfg, d);
   return load_fla_model<GatedLinearAttention<B, W>>(
-      cfg, st, options, FlaModelSpec{"gla", "GLA", 4},
+      cfg, st, options,
+      FlaModelSpec{.family = "gla", .mixer_name = "GLA", .default_hidden_ratio = 4},
       [&](const std::string& p) { return load_fla_gla<B, W>(cfg, st, p, gc); },
       [&] {
         return concat("GLA ", gc.n_heads, " heads (", gc.resolved_n_kv_heads(), " kv), key_dim ",

@@ -62,7 +62,8 @@ std::shared_ptr<const LanguageModel> load_retnet_family(const JsonConfig& cfg, S
   const index_t d = cfg.integer("hidden_size", 2048, 1);
   const RetentionConfig rc = fla_retention_config(cfg, d);
   return load_fla_model<MultiScaleRetention<B, W>>(
-      cfg, st, options, FlaModelSpec{"retnet", "RetNet", 2},
+      cfg, st, options,
+      FlaModelSpec{.family = "retnet", .mixer_name = "RetNet", .default_hidden_ratio = 2},
       [&](const std::string& p) { return load_fla_retention<B, W>(cfg, st, p, rc); },
       [&] {
         return concat("retention ", rc.n_heads, " heads (", rc.resolved_n_kv_heads(),
