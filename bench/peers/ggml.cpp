@@ -17,6 +17,14 @@
 //     decode keeps one cache per sequence (llama.cpp's per-sequence KV streams);
 //   - SwiGLU: gate, up, ggml_swiglu_split, down; RMSNorm: ggml_rms_norm × weight; a block adds its
 //     input to its layer's output;
+//   - Mamba-2 (llama.cpp's build_mamba2_layer): in_proj → z | xBC | dt; the conv over [state,
+//     xBCᵀ] + bias, silu; ggml_ssm_scan with head_dim > 1 (softplus(dt + dt_bias) inside, A one
+//     scalar per head); + D·x; ⊙ silu(z); rms_norm over each norm group × weight; out_proj;
+//   - GLA (ggml_gated_linear_attn, as llama.cpp's RWKV-style GLA users call it): in_proj → q | k |
+//     v | g | the gate's low rank; the gate's second product + bias, decay = exp(log σ(·) / 16);
+//     ggml's op takes square heads (key width = value width), so each head of value width r·K
+//     runs as r heads of K that share its q, k and decay (the same multiply-adds); per-head
+//     rms_norm × weight ⊙ silu(g); o_proj;
 //   - selective_scan and causal_conv alone: the ggml ops that do what samba's one kernel does.
 //     Scan: ggml_ssm_scan (with softplus(Δ), which samba applies before its scan), the state
 //     write-back, + D·u, ⊙ silu(z). Conv: concat, ggml_ssm_conv, + bias, silu, the state
@@ -110,6 +118,14 @@ struct MambaOnGgml {
   MambaConfig config;
   ggml_tensor *in_proj, *conv_weight, *conv_bias, *x_proj, *dt_proj, *dt_bias, *A, *D, *out_proj;
 };
+struct Mamba2OnGgml {
+  Mamba2Config config;
+  ggml_tensor *in_proj, *conv_weight, *conv_bias, *dt_bias, *A, *D, *norm_weight, *out_proj;
+};
+struct GLAOnGgml {
+  GLAConfig config;
+  ggml_tensor *in_proj, *gk_up, *gk_bias, *norm_weight, *o_proj;
+};
 struct AttentionOnGgml {
   AttentionConfig config;
   index_t window;  // keys a query may see (the largest index_t for causal attention)
@@ -137,6 +153,32 @@ MambaOnGgml to_ggml(WeightStore& s, const MambaLayer<cpu, W>& l) {
   return {l.config(),      s.add(w.in_proj), s.add(w.conv_weight), s.add(w.conv_bias),
           s.add(w.x_proj), s.add(w.dt_proj), s.add(w.dt_bias),     s.add(l.A()),
           s.add(w.D),      s.add(w.out_proj)};
+}
+template <StorageType W>
+Mamba2OnGgml to_ggml(WeightStore& s, const Mamba2Layer<cpu, W>& l) {
+  const auto& w = l.weights();
+  const index_t H = l.config().n_heads();
+  // A and D as {1, H} (samba [H, 1]): ggml_ssm_scan's A, and D broadcast over each head's channels.
+  return {l.config(),
+          s.add(w.in_proj),
+          s.add(w.conv_weight),
+          s.add(w.conv_bias),
+          s.add(w.dt_bias),
+          s.add(l.A().reshaped({H, 1})),
+          s.add(w.D.reshaped({H, 1})),
+          s.add(w.norm_weight),
+          s.add(w.out_proj)};
+}
+template <StorageType W>
+GLAOnGgml to_ggml(WeightStore& s, const GatedLinearAttention<cpu, W>& l) {
+  const auto& w = l.weights();
+  detail::check(l.config().conv_size == 0 && l.config().output_gate &&
+                    l.config().resolved_n_kv_heads() == l.config().n_heads &&
+                    l.config().head_v_dim() % l.config().head_k_dim() == 0,
+                "samba_bench_ggml: the GLA graph takes no short conv, an output gate, no shared kv "
+                "heads and a value width that is a multiple of the key width");
+  return {l.config(),       s.add(w.in_proj),     s.add(w.gk_up),
+          s.add(w.gk_bias), s.add(w.norm_weight), s.add(w.o_proj)};
 }
 template <StorageType W, AttentionKind K>
 AttentionOnGgml to_ggml(WeightStore& s, const Attention<cpu, W, K>& l) {
@@ -349,6 +391,81 @@ inline ggml_tensor* build(Graph& g, const MambaOnGgml& w, ggml_tensor* x,
   return ggml_mul_mat(ctx, w.out_proj, ggml_reshape_2d(ctx, y, di, T * ns));
 }
 
+inline ggml_tensor* build(Graph& g, const Mamba2OnGgml& w, ggml_tensor* x) {
+  ggml_context* ctx = g.ops();
+  const Mamba2Config& c = w.config;
+  const int64_t T = g.size().T, ns = g.size().batch, di = c.resolved_d_inner();
+  const int64_t H = c.n_heads(), P = c.head_dim, N = c.d_state, G = c.n_groups;
+  const int64_t cd = c.conv_dim(), pd = c.proj_dim(), K = c.d_conv;
+  const std::size_t f = sizeof(float);
+  ggml_tensor* conv_state = g.state_leaf(GGML_TYPE_F32, {K - 1, cd, ns}, -1.0f, 1.0f);
+  ggml_tensor* ssm_state = g.state_leaf(GGML_TYPE_F32, {N, P, H, ns}, -0.5f, 0.5f);
+  ggml_tensor* proj = ggml_reshape_3d(ctx, ggml_mul_mat(ctx, w.in_proj, x), pd, T, ns);
+  ggml_tensor* z = ggml_view_3d(ctx, proj, di, T, ns, proj->nb[1], proj->nb[2], 0);
+  ggml_tensor* xbc = ggml_view_3d(ctx, proj, cd, T, ns, proj->nb[1], proj->nb[2], di * f);
+  ggml_tensor* dt = ggml_view_3d(ctx, proj, H, T, ns, proj->nb[1], proj->nb[2], (di + cd) * f);
+  // The conv over [state, xBCᵀ], as for Mamba-1; the state keeps the last K − 1 inputs.
+  ggml_tensor* window = ggml_concat(ctx, conv_state, ggml_transpose(ctx, xbc), 0);
+  g.write(ggml_cpy(ctx,
+                   ggml_view_3d(ctx, window, K - 1, window->ne[1], window->ne[2], window->nb[1],
+                                window->nb[2], T * window->nb[0]),
+                   conv_state));
+  ggml_tensor* conv =
+      ggml_silu(ctx, ggml_add(ctx, ggml_ssm_conv(ctx, window, w.conv_weight), w.conv_bias));
+  ggml_tensor* u = ggml_view_4d(ctx, conv, P, H, T, ns, P * f, conv->nb[1], conv->nb[2], 0);
+  ggml_tensor* B = ggml_view_4d(ctx, conv, N, G, T, ns, N * f, conv->nb[1], conv->nb[2], di * f);
+  ggml_tensor* C =
+      ggml_view_4d(ctx, conv, N, G, T, ns, N * f, conv->nb[1], conv->nb[2], (di + G * N) * f);
+  dt = ggml_add(ctx, dt, w.dt_bias);  // contiguous {H, T, ns}; softplus inside the scan
+  ggml_tensor* ids = g.leaf(GGML_TYPE_I32, {ns}, [](int64_t i) { return static_cast<float>(i); });
+  ggml_tensor* y_and_state = ggml_ssm_scan(ctx, ssm_state, u, dt, w.A, B, C, ids, 1);
+  g.write(ggml_cpy(ctx, ggml_view_1d(ctx, y_and_state, ggml_nelements(ssm_state), di * T * ns * f),
+                   ssm_state));
+  ggml_tensor* y = ggml_view_4d(ctx, y_and_state, P, H, T, ns, P * f, di * f, di * T * f, 0);
+  y = ggml_add(ctx, y, ggml_mul(ctx, u, w.D));
+  y = ggml_swiglu_split(ctx, ggml_cont(ctx, z), ggml_reshape_3d(ctx, y, di, T, ns));
+  // The gated RMSNorm over groups of norm_group channels.
+  const int64_t ng = c.resolved_norm_group();
+  y = ggml_rms_norm(ctx, ggml_reshape_4d(ctx, y, ng, di / ng, T, ns), c.norm_eps);
+  y = ggml_mul(ctx, ggml_reshape_3d(ctx, y, di, T, ns), w.norm_weight);
+  return ggml_mul_mat(ctx, w.out_proj, ggml_reshape_2d(ctx, y, di, T * ns));
+}
+
+inline ggml_tensor* build(Graph& g, const GLAOnGgml& w, ggml_tensor* x) {
+  ggml_context* ctx = g.ops();
+  const GLAConfig& c = w.config;
+  const int64_t T = g.size().T, ns = g.size().batch, n = T * ns;
+  const int64_t H = c.n_heads, K = c.head_k_dim(), V = c.head_v_dim(), r = V / K;
+  const int64_t kd = c.resolved_key_dim(), vd = c.resolved_value_dim(), pd = c.proj_dim();
+  const std::size_t f = sizeof(float);
+  ggml_tensor* state = g.state_leaf(GGML_TYPE_F32, {K * K * r * H, ns}, -0.5f, 0.5f);
+  ggml_tensor* proj = ggml_mul_mat(ctx, w.in_proj, x);  // {pd, n}
+  const auto columns = [&](int64_t width, int64_t offset) {
+    return ggml_cont(ctx, ggml_view_2d(ctx, proj, width, n, pd * f, offset * f));
+  };
+  ggml_tensor* q = columns(kd, 0);
+  ggml_tensor* k = columns(kd, kd);
+  ggml_tensor* v = columns(vd, 2 * kd);
+  ggml_tensor* gate = columns(vd, 2 * kd + vd);
+  ggml_tensor* low = columns(c.gate_rank, 2 * kd + 2 * vd);
+  ggml_tensor* decay = ggml_add(ctx, ggml_mul_mat(ctx, w.gk_up, low), w.gk_bias);
+  decay = ggml_exp(ctx, ggml_scale(ctx, ggml_log(ctx, ggml_sigmoid(ctx, decay)),
+                                   1.0f / c.gate_logit_normalizer));
+  // Heads of value width r·K as r heads of width K sharing q, k and the decay.
+  const auto per_subhead = [&](ggml_tensor* t) {
+    return ggml_reshape_3d(
+        ctx, ggml_repeat_4d(ctx, ggml_reshape_4d(ctx, t, K, 1, H, n), K, r, H, n), K, r * H, n);
+  };
+  ggml_tensor* o_and_state = ggml_gated_linear_attn(
+      ctx, per_subhead(k), ggml_reshape_3d(ctx, v, K, r * H, n), per_subhead(q), per_subhead(decay),
+      state, 1.0f / std::sqrt(static_cast<float>(K)));
+  g.write(ggml_cpy(ctx, ggml_view_1d(ctx, o_and_state, ggml_nelements(state), vd * n * f), state));
+  ggml_tensor* o = ggml_view_3d(ctx, o_and_state, V, H, n, V * f, vd * f, 0);
+  o = ggml_mul(ctx, ggml_rms_norm(ctx, o, c.norm_eps), w.norm_weight);
+  o = ggml_swiglu_split(ctx, ggml_reshape_3d(ctx, gate, V, H, n), o);  // silu(g) ⊙ o
+  return ggml_mul_mat(ctx, w.o_proj, ggml_reshape_2d(ctx, o, vd, n));
+}
+
 inline ggml_tensor* build(Graph& g, const AttentionOnGgml& w, ggml_tensor* x,
                           AttentionLeaves* leaves = nullptr) {
   ggml_context* ctx = g.ops();
@@ -478,8 +595,12 @@ void add_layers_of_dtype(const CpuBackend& backend, const Dims& dims) {
       [m] { return Peer(make_attention<W, AttentionKind::causal>(m)); });
 
   add_peer(backend, "swiglu", dims, dtype, mlp, {0});
+  const Lazy<Peer<Mamba2Layer<cpu, W>>> mamba2([m] { return Peer(make_mamba2<W>(m)); });
+  const Lazy<Peer<GatedLinearAttention<cpu, W>>> gla([m] { return Peer(make_gla<W>(m)); });
   add_peer(backend, "mamba", dims, dtype, mamba, {default_context});
   if constexpr (std::is_same_v<W, float>) add_mamba_parts<W>(backend, dims, mamba);
+  add_peer(backend, "mamba2", dims, dtype, mamba2, {default_context});
+  add_peer(backend, "gla", dims, dtype, gla, {default_context});
   add_peer(backend, "swa", dims, dtype, swa, decode_contexts());
   add_peer(backend, "causal_attention", dims, dtype, attention, decode_contexts());
 }
@@ -587,9 +708,13 @@ struct Checker {
       g.compute(backend);
       report(name + " prefill T " + std::to_string(T), relative_error(g.output(), want), tolerance);
     }
-    using Leaves = std::conditional_t<
-        MambaState<typename L::State>, MambaLeaves,
-        std::conditional_t<KvCacheState<typename L::State>, AttentionLeaves, void>>;
+    // Decode is compared for Mamba-1 and attention, whose states --check loads into ggml's
+    // layout; Mamba-2's and GLA's states are laid out differently and compared in prefill only.
+    using S = typename L::State;
+    using Leaves = std::conditional_t < MambaState<S>&& requires(S & s) {
+      s.d_inner;
+    }
+    , MambaLeaves, std::conditional_t < KvCacheState<S>, AttentionLeaves, void >> ;
     if constexpr (!std::is_void_v<Leaves>) {
       std::vector<typename L::State> states;
       for (index_t b = 0; b < batch; ++b) {
@@ -623,6 +748,8 @@ struct Checker {
     const double tol = std::is_same_v<W, float> ? 2e-3 : 1e-2;
     check("swiglu/" + dtype, make_swiglu<W>(m), tol);
     check("mamba/" + dtype, make_mamba<W>(m), tol);
+    check("mamba2/" + dtype, make_mamba2<W>(m), tol);
+    check("gla/" + dtype, make_gla<W>(m), tol);
     check("swa/" + dtype, make_attention<W, AttentionKind::sliding_window>(m), tol);
     check("causal_attention/" + dtype, make_attention<W, AttentionKind::causal>(m), tol);
     check("samba_pair/" + dtype, make_samba_pair<W>(m), tol);
