@@ -57,6 +57,7 @@ def safetensors_cases():
                      "gla_f16_sharded": "is not listed in the index",
                      "retnet_f16_sharded": "is not listed in the index",
                      "nemotron_h_f16_sharded": "is not listed in the index",
+                     "samba_fla_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
         cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),

@@ -20,7 +20,7 @@ namespace samba::test {
 
 inline const std::filesystem::path model_data_dir = SAMBA_MODEL_DATA_DIR;
 
-inline constexpr std::array<const char*, 30> checkpoint_names = {"mamba_f32",
+inline constexpr std::array<const char*, 31> checkpoint_names = {"mamba_f32",
                                                                  "mamba_bf16",
                                                                  "mamba_f16_sharded",
                                                                  "mamba2_f32",
@@ -49,7 +49,8 @@ inline constexpr std::array<const char*, 30> checkpoint_names = {"mamba_f32",
                                                                  "samba_mb4_f16",
                                                                  "samba_attn_pos_no_mlp_f32",
                                                                  "samba_fla_f32",
-                                                                 "samba_fla_bf16_default_attn"};
+                                                                 "samba_fla_bf16_default_attn",
+                                                                 "samba_fla_f16_sharded"};
 
 inline std::vector<std::int32_t> read_prompt(const std::filesystem::path& dir) {
   std::ifstream in(dir / "prompt.txt");

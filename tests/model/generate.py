@@ -1343,6 +1343,10 @@ def main():
                    attn={"layers": [1, 3], "num_heads": 4, "num_kv_heads": 2, "window_size": 6})
     fla_samba_case("samba_fla_bf16_default_attn", 2802, "BF16", 1, d=36, n_layers=3, state_size=4,
                    conv_kernel=4, expand=2, vocab=64, tied=True, eps=1e-5, T=40, hidden_ratio=1)
+    fla_samba_case("samba_fla_f16_sharded", 2803, "F16", 2, d=24, n_layers=3, state_size=8,
+                   conv_kernel=3, expand=2, vocab=72, tied=False, eps=1e-5, T=70, hidden_ratio=1,
+                   attn={"layers": [0, 2], "num_heads": 4, "num_kv_heads": 1, "window_size": 9,
+                         "rope_theta": 500.0})
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,
