@@ -22,13 +22,6 @@ TEST_CASE("CUDA: checkpoints of every family reproduce the reference logits", "[
   const std::string name = GENERATE(from_range(test::checkpoint_names));
   INFO("checkpoint " << name);
   const auto dir = test::model_data_dir / name;
-  // No Mamba-2, GLA, retention or FeedForward kernels on samba::cuda yet: a clear error.
-  if (name.starts_with("mamba2_") || name.starts_with("gla_") || name.starts_with("retnet_") ||
-      name.starts_with("nemotron_h_")) {
-    CHECK_THROWS_WITH(load_model<cuda>(dir),
-                      Catch::Contains("which backend cuda does not have yet"));
-    return;
-  }
   const auto model = load_model<cuda>(dir);
   const auto prompt = read_prompt(dir);
   const auto want = read_logits(dir);

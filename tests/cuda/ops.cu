@@ -17,7 +17,8 @@ struct CudaIo {
   }
   template <class L>
   static std::string supports(const L& layer) {
-    if constexpr (requires { layer.config().d_state; }) {
+    if constexpr (requires { layer.config().d_state; } &&
+                  std::is_same_v<typename L::Config, MambaConfig>) {
       const MambaConfig& c = layer.config();
       if (c.d_conv > cuda_detail::mamba_max_conv)
         return detail::concat("d_conv ", c.d_conv, " > ", cuda_detail::mamba_max_conv);

@@ -11,8 +11,11 @@
 // The backend without the model headers (tests/cuda/model.cu adds samba/cuda.cuh): less to compile.
 #include <samba/cuda/attention.cuh>
 #include <samba/cuda/backend.cuh>
+#include <samba/cuda/feed_forward.cuh>
 #include <samba/cuda/graph.cuh>
+#include <samba/cuda/linear_attention.cuh>
 #include <samba/cuda/mamba.cuh>
+#include <samba/cuda/mamba2.cuh>
 #include <samba/cuda/pre_norm.cuh>
 #include <samba/cuda/rmsnorm.cuh>
 #include <samba/cuda/swiglu.cuh>

@@ -52,8 +52,3 @@ TEMPLATE_LIST_TEST_CASE("op harness on the CPU: every layer against the referenc
                         samba::ops::Rows) {
   samba::ops::run_row_all_types<CpuIo, TestType>();
 }
-
-TEMPLATE_LIST_TEST_CASE("op harness on the CPU: the layers CUDA has no kernel for yet",
-                        "[ops][layers]", samba::ops::CpuOnlyRows) {
-  samba::ops::run_row_all_types<CpuIo, TestType>();
-}

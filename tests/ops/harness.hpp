@@ -187,9 +187,7 @@ struct FeedForwardRow {
 };
 
 using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
-                        SambaStackRow>;
-// Rows whose layer has no CUDA kernel yet: the CPU runner adds them to Rows.
-using CpuOnlyRows = std::tuple<Mamba2Row, GLARow, RetentionRow, FeedForwardRow>;
+                        SambaStackRow, Mamba2Row, GLARow, RetentionRow, FeedForwardRow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 
