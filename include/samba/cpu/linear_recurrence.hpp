@@ -68,8 +68,10 @@ inline void step_head(const HeadViews& h, index_t K, index_t V, bool per_key) {
   }
 }
 
-// One chunk of n rows (see the top of the file).
-inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, index_t sub_chunk) {
+// One chunk of n rows (see the top of the file). qk: Q·Kᵀ of the chunk [n, n] when the caller has
+// it already (heads of a group with one decay per head share it), else null.
+inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, index_t sub_chunk,
+                       const float* qk = nullptr) {
   const index_t n = h.q.rows(), Kd = per_key ? K : 1;
   const Isa isa = active_isa();
   ScratchBuffer<float> b(n * Kd), qe(n * K), a(n * n), kt(K * n);
@@ -78,19 +80,37 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
       b[i * Kd + c] = (i > 0 ? b[(i - 1) * Kd + c] : 0.0f) + h.g(i, c);
   const auto bi = [&](index_t i, index_t c) { return b[i * Kd + (per_key ? c : 0)]; };
 
+  // With one decay per head, exp(b_i) and exp(b_last − b_j) are one value per row: n exps, not
+  // n·K (Mamba-2's and retention's case).
+  ScratchBuffer<float> row_exp(per_key ? 0 : 2 * n);
+  if (!per_key)
+    for (index_t i = 0; i < n; ++i) {
+      row_exp[i] = fast_exp(b[i]);
+      row_exp[n + i] = fast_exp(b[n - 1] - b[i]);
+    }
+
   // Across chunks: O = (Q ⊙ exp(b)) · S.
-  for (index_t i = 0; i < n; ++i)
-    for (index_t c = 0; c < K; ++c) qe[i * K + c] = h.q(i, c) * fast_exp(bi(i, c));
+  for (index_t i = 0; i < n; ++i) {
+    if (per_key) {
+      for (index_t c = 0; c < K; ++c) qe[i * K + c] = h.q(i, c) * fast_exp(bi(i, c));
+    } else {
+      const float e = row_exp[i];
+      for (index_t c = 0; c < K; ++c) qe[i * K + c] = h.q(i, c) * e;
+    }
+  }
   gemm_nn(ConstMatrixView<float>(qe.data(), {n, K}, {K, 1}),
           ConstMatrixView<float>(h.S, {K, V}, {V, 1}), h.o, /*accumulate=*/false, isa);
 
   // Within the chunk: A ⊙ M into a.
   const MatrixView<float> A(a.data(), {n, n}, {n, 1});
   if (!per_key) {
-    gemm_nt(h.q, h.k, A, /*accumulate=*/false, isa);
+    if (!qk) {
+      gemm_nt(h.q, h.k, A, /*accumulate=*/false, isa);
+      qk = a.data();
+    }
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j < n; ++j)
-        A(i, j) = j <= i ? A(i, j) * fast_exp(bi(i, 0) - bi(j, 0)) : 0.0f;
+        A(i, j) = j <= i ? qk[i * n + j] * fast_exp(bi(i, 0) - bi(j, 0)) : 0.0f;
   } else {
     std::fill_n(a.data(), n * n, 0.0f);
     ScratchBuffer<float> qh(sub_chunk * K), kh(n * K);
@@ -120,10 +140,14 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
 
   // The state: S = diag(exp(b_last)) S + (K ⊙ exp(b_last − b))ᵀ V.
   for (index_t c = 0; c < K; ++c) {
-    const float last = bi(n - 1, c), scale = fast_exp(last);
+    const float last = bi(n - 1, c), scale = per_key ? fast_exp(last) : row_exp[n - 1];
     float* s = h.S + c * V;
     for (index_t e = 0; e < V; ++e) s[e] *= scale;
-    for (index_t j = 0; j < n; ++j) kt[c * n + j] = h.k(j, c) * fast_exp(last - bi(j, c));
+    if (per_key) {
+      for (index_t j = 0; j < n; ++j) kt[c * n + j] = h.k(j, c) * fast_exp(last - bi(j, c));
+    } else {
+      for (index_t j = 0; j < n; ++j) kt[c * n + j] = h.k(j, c) * row_exp[n + j];
+    }
   }
   gemm_nn(ConstMatrixView<float>(kt.data(), {K, n}, {n, 1}), h.v,
           MatrixView<float>(h.S, {K, V}, {V, 1}), /*accumulate=*/true, isa);
@@ -158,22 +182,38 @@ inline void gated_linear_recurrence(const GatedRecurrenceShape& s, ConstMatrixVi
   const index_t Kd = s.per_key_decay ? K : 1;
   const bool parallel = static_cast<long long>(T) * H * K * V >= parallel_min_work && H > 1;
   (void)parallel;
+  const auto rows_of = [&](auto view, index_t t0, index_t n, index_t col, index_t cols) {
+    return decltype(view)(view.data() + t0 * view.stride(0) + col, {n, cols}, {view.stride(0), 1});
+  };
+  // With one decay per head, the heads of a group share q and k, so each chunk's Q·Kᵀ is computed
+  // once per group (Mamba-2: one group of 48 heads at the 421M width).
+  const index_t n_chunks = (T + chunk - 1) / chunk;
+  const bool share_qk = !s.per_key_decay && H / G > 1 && T > recurrence_step_max;
+  ScratchBuffer<float> qk_all(share_qk ? G * n_chunks * chunk * chunk : 0);
+  if (share_qk) {
+    const Isa isa = active_isa();
+    SAMBA_PARALLEL_FOR_IF(parallel)
+    for (index_t job = 0; job < G * n_chunks; ++job) {
+      const index_t grp = job / n_chunks, t0 = job % n_chunks * chunk, n = std::min(chunk, T - t0);
+      gemm_nt(rows_of(q, t0, n, grp * K, K), rows_of(k, t0, n, grp * K, K),
+              MatrixView<float>(qk_all.data() + job * chunk * chunk, {n, n}, {n, 1}),
+              /*accumulate=*/false, isa);
+    }
+  }
   SAMBA_PARALLEL_FOR_IF(parallel)
   for (index_t h = 0; h < H; ++h) {
-    const index_t qk = h / (H / G) * K;
+    const index_t grp = h / (H / G), qk = grp * K;
     for (index_t t0 = 0; t0 < T; t0 += chunk) {
       const index_t n = std::min(chunk, T - t0);
-      const auto rows = [&](auto view, index_t col, index_t cols) {
-        return decltype(view)(view.data() + t0 * view.stride(0) + col, {n, cols},
-                              {view.stride(0), 1});
-      };
-      const recurrence_detail::HeadViews hv{rows(q, qk, K),    rows(k, qk, K),
-                                            rows(v, h * V, V), rows(g, h * Kd, Kd),
-                                            rows(o, h * V, V), state + h * K * V};
+      const recurrence_detail::HeadViews hv{
+          rows_of(q, t0, n, qk, K),      rows_of(k, t0, n, qk, K),    rows_of(v, t0, n, h * V, V),
+          rows_of(g, t0, n, h * Kd, Kd), rows_of(o, t0, n, h * V, V), state + h * K * V};
       if (T <= recurrence_step_max)
         recurrence_detail::step_head(hv, K, V, s.per_key_decay);
       else
-        recurrence_detail::chunk_head(hv, K, V, s.per_key_decay, sub_chunk);
+        recurrence_detail::chunk_head(
+            hv, K, V, s.per_key_decay, sub_chunk,
+            share_qk ? qk_all.data() + (grp * n_chunks + t0 / chunk) * chunk * chunk : nullptr);
     }
   }
 }
