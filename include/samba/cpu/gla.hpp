@@ -15,6 +15,7 @@
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/linear_attention.hpp"
 #include "samba/cpu/math.hpp"
+#include "samba/cpu/parallel.hpp"
 #include "samba/layers/gla.hpp"
 
 namespace samba {
@@ -51,6 +52,7 @@ struct GLAKernel<cpu, W> {
     const GLAConfig& c = layer.config();
     const index_t kvk = c.kv_key_dim();
     const float* bias = layer.weights().gk_bias.data();
+    SAMBA_PARALLEL_FOR_IF(alpha.rows() * kvk >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < alpha.rows(); ++t) {
       float* a = alpha.row(t);
       for (index_t i = 0; i < kvk; ++i)

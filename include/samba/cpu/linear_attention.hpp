@@ -12,6 +12,7 @@
 #include "samba/cpu/batch.hpp"
 #include "samba/cpu/linear_recurrence.hpp"
 #include "samba/cpu/math.hpp"
+#include "samba/cpu/parallel.hpp"
 
 namespace samba::cpu_detail {
 
@@ -36,6 +37,7 @@ void linear_attention_recurrence(const LinearAttentionHeads& s, std::span<State*
   const index_t kh = rep > 1 ? H * K : 0, vh = rep > 1 ? H * V : 0,
                 gh = rep > 1 && per_key ? kh : 0;
   ScratchBuffer<float> q(T * kd), k(T * kh), v(T * vh), gr(T * gh);
+  SAMBA_PARALLEL_FOR_IF(T * kd >= parallel_min_work)
   for (index_t t = 0; t < T; ++t) {
     const float* row = qkv.row(t);
     for (index_t i = 0; i < kd; ++i) q[t * kd + i] = row[i] * scale;
@@ -68,6 +70,7 @@ void linear_attention_recurrence(const LinearAttentionHeads& s, std::span<State*
 inline void head_norm_gate(MatrixView<float> o, ConstMatrixView<float> gate, const float* weight,
                            index_t heads, index_t V, float eps) {
   const bool gated = gate.cols() > 0;
+  SAMBA_PARALLEL_FOR_IF(o.rows() * heads * V >= parallel_min_work)
   for (index_t t = 0; t < o.rows(); ++t) {
     float* row = o.row(t);
     const float* grow = gated ? gate.row(t) : nullptr;

@@ -14,6 +14,7 @@
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/linear_recurrence.hpp"
 #include "samba/cpu/math.hpp"
+#include "samba/cpu/parallel.hpp"
 #include "samba/layers/mamba2.hpp"
 
 namespace samba {
@@ -56,6 +57,7 @@ struct Mamba2Kernel<cpu, W> {
     const float* A = layer.A().data();
     const float* D = layer.weights().D.data();
     ScratchBuffer<float> g(T * H), v(T * di);
+    SAMBA_PARALLEL_FOR_IF(T * di >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < T; ++t) {
       const float* u = in.xbc.row(t);
       for (index_t h = 0; h < H; ++h) {
@@ -76,6 +78,7 @@ struct Mamba2Kernel<cpu, W> {
           ConstMatrixView<float>(g.data() + r0 * H, {len, H}, {H, 1}), st.ssm.data(),
           y.slice(r0, len));
     });
+    SAMBA_PARALLEL_FOR_IF(T * di >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < T; ++t) {
       const float* u = in.xbc.row(t);
       float* o = y.row(t);
@@ -88,6 +91,7 @@ struct Mamba2Kernel<cpu, W> {
     const Mamba2Config& c = layer.config();
     const index_t di = c.resolved_d_inner(), ng = c.resolved_norm_group();
     const float* w = layer.weights().norm_weight.data();
+    SAMBA_PARALLEL_FOR_IF(y.rows() * di >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < y.rows(); ++t) {
       const float* zr = z.row(t);
       float* yr = y.row(t);
