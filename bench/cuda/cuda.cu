@@ -7,7 +7,8 @@
 //                 of these that each benchmark reaches.
 //   layer/...     a layer's forward at Samba-1.3B dims (bench/dims.hpp, as in the CPU programs:
 //                 d_model 2304, 18 query heads × 128 with 6 KV heads, MLP 6144, window 2048), bf16
-//                 weights, prefill of T tokens from a fresh state.
+//                 weights, prefill of T tokens from a fresh state: Mamba, SWA, SwiGLU, and the
+//                 mixers of the gated linear recurrence (Mamba-2, GLA, retention).
 //   scan/...      the selective scan alone (d_inner 4608, d_state 16): GB/s of the bytes it must
 //                 move (u, Δ, z in; y out; B, C in), against the copy ceiling.
 //   swa/...       the flash attention kernel alone over a chunk of T tokens: TFLOP/s of the tiles
@@ -193,6 +194,25 @@ void register_layers(const std::vector<index_t>& lengths) {
           layer_config(dims, std::type_identity<AttentionConfig>{}), rng));
   auto mlp = std::make_shared<SwiGLU<samba::cuda, bf16>>(SwiGLU<samba::cuda, bf16>::random(
       layer_config(dims, std::type_identity<SwiGLUConfig>{}), rng));
+  // The mixers of the gated linear recurrence (recurrent form on CUDA), at the same width:
+  // Mamba-2 (heads of 64, d_state 128, one group), GLA and retention with fla's head counts.
+  Mamba2Config m2;
+  m2.d_model = dims.d_model;
+  m2.head_dim = 64;
+  m2.d_state = 128;
+  m2.n_groups = 1;
+  auto mamba2 = std::make_shared<Mamba2Layer<samba::cuda, bf16>>(
+      Mamba2Layer<samba::cuda, bf16>::random(m2, rng));
+  GLAConfig gc;
+  gc.d_model = dims.d_model;
+  gc.n_heads = 4;
+  auto gla = std::make_shared<GatedLinearAttention<samba::cuda, bf16>>(
+      GatedLinearAttention<samba::cuda, bf16>::random(gc, rng));
+  RetentionConfig rc;
+  rc.d_model = dims.d_model;
+  rc.n_heads = 8;
+  auto retention = std::make_shared<MultiScaleRetention<samba::cuda, bf16>>(
+      MultiScaleRetention<samba::cuda, bf16>::random(rc, rng));
   const double q = static_cast<double>(dims.n_heads * dims.head_dim);
   for (const index_t T : lengths) {
     const double t = static_cast<double>(T);
@@ -209,6 +229,31 @@ void register_layers(const std::vector<index_t>& lengths) {
         [=](benchmark::State& st) {
           layer_prefill(st, *swa, T,
                         2.0 * t * static_cast<double>(swa->parameter_count()) + 4.0 * visible * q);
+        },
+        benchmark::kMillisecond);
+    // FLOPs: the projections and 6 per state element and step (H·K·V elements).
+    const auto recurrent = [=](const auto& l, double state) {
+      return 2.0 * t * static_cast<double>(l.parameter_count()) + 6.0 * t * state;
+    };
+    add(
+        "layer/mamba2" + suffix,
+        [=](benchmark::State& st) {
+          layer_prefill(
+              st, *mamba2, T,
+              recurrent(*mamba2, static_cast<double>(m2.resolved_d_inner() * m2.d_state)));
+        },
+        benchmark::kMillisecond);
+    add(
+        "layer/gla" + suffix,
+        [=](benchmark::State& st) {
+          layer_prefill(st, *gla, T, recurrent(*gla, static_cast<double>(gla->ssm_size())));
+        },
+        benchmark::kMillisecond);
+    add(
+        "layer/retention" + suffix,
+        [=](benchmark::State& st) {
+          layer_prefill(st, *retention, T,
+                        recurrent(*retention, static_cast<double>(retention->ssm_size())));
         },
         benchmark::kMillisecond);
     add(

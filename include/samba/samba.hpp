@@ -16,6 +16,7 @@
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
 #include "samba/layers/retention.hpp"
+#include "samba/layers/rglru.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/layers/swiglu.hpp"
 
@@ -41,5 +42,6 @@
 #include "samba/cpu/model.hpp"
 #include "samba/cpu/pre_norm.hpp"
 #include "samba/cpu/retention.hpp"
+#include "samba/cpu/rglru.hpp"
 #include "samba/cpu/rmsnorm.hpp"
 #include "samba/cpu/swiglu.hpp"

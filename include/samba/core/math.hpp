@@ -49,6 +49,17 @@ SAMBA_HOST_DEVICE inline T logsigmoid(T a) {
     return neg - log1p(exp(-fabs(a)));
   }
 }
+// GELU, tanh approximation (PyTorch's gelu(approximate="tanh"), Hugging Face's
+// "gelu_pytorch_tanh"): a/2 · (1 + tanh(√(2/π) · (a + 0.044715 a³))).
+template <class T>
+SAMBA_HOST_DEVICE inline T gelu_tanh(T a) {
+  const T inner = T(0.7978845608028654) * (a + T(0.044715) * a * a * a);
+  if constexpr (std::is_same_v<T, float>) {
+    return T(0.5) * a * (T(1) + tanhf(inner));
+  } else {
+    return T(0.5) * a * (T(1) + tanh(inner));
+  }
+}
 // PyTorch's softplus (beta 1, threshold 20): log(1 + e^a), and a itself above the threshold.
 template <class T>
 SAMBA_HOST_DEVICE inline T softplus(T a) {

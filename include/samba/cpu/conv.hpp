@@ -1,5 +1,5 @@
-// The causal depthwise convolution with SiLU of Mamba-1 and Mamba-2, on the CPU, for one sequence's
-// chunk, continuing from the sequence's last inputs.
+// The causal depthwise convolution (with SiLU for Mamba-1, Mamba-2 and the short convs), on the
+// CPU, for one sequence's chunk, continuing from the sequence's last inputs.
 #pragma once
 
 #include <algorithm>
@@ -10,11 +10,12 @@
 
 namespace samba::cpu_detail {
 
-// out[t, c] = silu(bias[c] + Σ_k weight[c, k] · u[t − (K−1) + k, c]) for the channels of u
-// (weight [channels, K], bias [channels]); inputs before the chunk come from hist [K − 1, channels]
-// (oldest first), which is then advanced to hold the last K − 1 inputs.
-inline void causal_conv_silu(ConstMatrixView<float> u, const float* weight, const float* bias,
-                             index_t K, float* hist, MatrixView<float> out) {
+// out[t, c] = act(bias[c] + Σ_k weight[c, k] · u[t − (K−1) + k, c]) for the channels of u
+// (weight [channels, K], bias [channels]), act = silu (Mamba, Mamba-2, fla's short convs) or none
+// (Griffin's RG-LRU block); inputs before the chunk come from hist [K − 1, channels] (oldest
+// first), which is then advanced to hold the last K − 1 inputs.
+inline void causal_conv(ConstMatrixView<float> u, const float* weight, const float* bias, index_t K,
+                        float* hist, MatrixView<float> out, bool apply_silu) {
   const index_t T = u.rows(), C = u.cols();
   auto input = [&](index_t s, index_t ch) {  // s: time relative to the chunk start, may be < 0
     return s >= 0 ? u(s, ch) : hist[(K - 1 + s) * C + ch];
@@ -25,7 +26,7 @@ inline void causal_conv_silu(ConstMatrixView<float> u, const float* weight, cons
       float acc = bias[ch];
       for (index_t k = 0; k < K; ++k)
         acc += weight[ch * K + k] * input(math::conv_source(t, k, K), ch);
-      o[ch] = silu(acc);
+      o[ch] = apply_silu ? silu(acc) : acc;
     }
   }
   // New history: the last K − 1 inputs of (old history, chunk), oldest first.
@@ -36,6 +37,11 @@ inline void causal_conv_silu(ConstMatrixView<float> u, const float* weight, cons
     else
       for (index_t ch = 0; ch < C; ++ch) hist[j * C + ch] = u(s, ch);
   }
+}
+
+inline void causal_conv_silu(ConstMatrixView<float> u, const float* weight, const float* bias,
+                             index_t K, float* hist, MatrixView<float> out) {
+  causal_conv(u, weight, bias, K, hist, out, /*apply_silu=*/true);
 }
 
 }  // namespace samba::cpu_detail

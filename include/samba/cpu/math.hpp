@@ -6,6 +6,7 @@
 
 namespace samba::cpu_detail {
 
+using math::gelu_tanh;
 using math::logsigmoid;
 using math::sigmoid;
 using math::silu;

@@ -60,16 +60,17 @@ Matrix linear(const Matrix& x, const Tensor<W>& w) {
 }
 
 // In double: core/math.hpp's, as every backend computes them.
+using math::gelu_tanh;
 using math::logsigmoid;
 using math::sigmoid;
 using math::silu;
 using math::softplus;
 
-// The causal depthwise conv + SiLU of Mamba-1 and Mamba-2 over columns [col0, col0 + channels) of
-// x (zeros before the sequence): out[t, c] = silu(bias[c] + Σ_k weight[c, k] · x[t − (K−1) + k,
-// col0 + c]), weight [channels, K].
-inline Matrix causal_conv_silu(const Matrix& x, index_t col0, const Tensor<float>& weight,
-                               const Tensor<float>& bias) {
+// The causal depthwise conv over columns [col0, col0 + channels) of x (zeros before the
+// sequence): out[t, c] = act(bias[c] + Σ_k weight[c, k] · x[t − (K−1) + k, col0 + c]), weight
+// [channels, K], act = silu (Mamba-1, Mamba-2, the short convs) or none (Griffin).
+inline Matrix causal_conv(const Matrix& x, index_t col0, const Tensor<float>& weight,
+                          const Tensor<float>& bias, bool apply_silu) {
   const index_t T = x.rows, C = weight.shape()[0], K = weight.shape()[1];
   Matrix out(T, C);
   for (index_t t = 0; t < T; ++t)
@@ -79,9 +80,13 @@ inline Matrix causal_conv_silu(const Matrix& x, index_t col0, const Tensor<float
         const index_t s = t - (K - 1) + k;
         if (s >= 0) acc += at(weight, ch, k) * x(s, col0 + ch);
       }
-      out(t, ch) = silu(acc);
+      out(t, ch) = apply_silu ? silu(acc) : acc;
     }
   return out;
+}
+inline Matrix causal_conv_silu(const Matrix& x, index_t col0, const Tensor<float>& weight,
+                               const Tensor<float>& bias) {
+  return causal_conv(x, col0, weight, bias, /*apply_silu=*/true);
 }
 
 }  // namespace samba::reference

@@ -8,6 +8,7 @@
 #include "samba/reference/mamba.hpp"
 #include "samba/reference/mamba2.hpp"
 #include "samba/reference/retention.hpp"
+#include "samba/reference/rglru.hpp"
 #include "samba/reference/rmsnorm.hpp"
 #include "samba/reference/swiglu.hpp"
 #include "samba/stack/hybrid_stack.hpp"
