@@ -6,8 +6,9 @@ TEST_CASE("SwiGLU matches the reference on random shapes", "[layers][swiglu]") {
   const index_t d = GENERATE(1, 5, 48);
   const index_t d_ff = GENERATE(3, 37);
   const index_t T = GENERATE(0, 1, 19);
+  const auto act = GENERATE(GateActivation::silu, GateActivation::gelu_tanh);  // GeGLU too
   Random rng(static_cast<std::uint64_t>(d * 1000 + d_ff * 10 + T));
-  const SwiGLUConfig c{d, d_ff};
+  const SwiGLUConfig c{d, d_ff, act};
   auto mlp = SwiGLU<>::random(c, rng);
   auto x = test::random_activations(T, d, 11);
   HostBuffer<float> y(T * d);

@@ -58,10 +58,11 @@ struct RMSNormRow {
 struct SwiGLURow {
   static constexpr const char* name = "SwiGLU";
   static constexpr int weight_types = 3;
-  static int shapes() { return 3; }
+  static int shapes() { return 4; }
   template <class B, StorageType W>
   static auto make(int s, Random& rng) {
-    const SwiGLUConfig c[] = {{8, 12}, {37, 77}, {64, 160}};
+    // The last one is GeGLU (gelu_tanh gate, Gemma's and Griffin's MLP).
+    const SwiGLUConfig c[] = {{8, 12}, {37, 77}, {64, 160}, {16, 24, GateActivation::gelu_tanh}};
     return SwiGLU<B, W>::random(c[s], rng);
   }
 };

@@ -4,6 +4,7 @@
 
 #include "samba/core/backend.hpp"
 #include "samba/cpu/linear.hpp"
+#include "samba/cpu/math.hpp"
 #include "samba/cpu/simd.hpp"
 #include "samba/layers/swiglu.hpp"
 
@@ -20,7 +21,15 @@ struct SwiGLUKernel<cpu, W> {
     auto up = detail::scratch<float, cpu>(T * d_ff);
     cpu_detail::linear(x, layer.weights().gate, h);
     cpu_detail::linear(x, layer.weights().up, up.view<2>({T, d_ff}));
-    for (index_t t = 0; t < T; ++t) cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
+    if (layer.config().activation == GateActivation::silu) {
+      for (index_t t = 0; t < T; ++t) cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
+    } else {  // GeGLU
+      for (index_t t = 0; t < T; ++t) {
+        float* g = h.row(t);
+        const float* u = up.data() + t * d_ff;
+        for (index_t i = 0; i < d_ff; ++i) g[i] = cpu_detail::gelu_tanh(g[i]) * u[i];
+      }
+    }
   }
 
   static void linear(const Layer& layer, Tensor<W> SwiGLUWeights<W>::*weight,

@@ -11,15 +11,15 @@
 namespace samba {
 namespace cuda_detail {
 
-// h[t, i] = silu(gu[t, i]) · gu[t, d_ff + i]
+// h[t, i] = act(gu[t, i]) · gu[t, d_ff + i], act silu or (gelu) gelu_tanh
 template <class = void>
 __global__ void silu_mul_kernel(const float* __restrict__ gu, int d_ff, long long n,
-                                float* __restrict__ h) {
+                                float* __restrict__ h, bool gelu) {
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<long long>(gridDim.x) * blockDim.x) {
     const long long t = i / d_ff, c = i % d_ff;
     const float* row = gu + t * 2 * d_ff;
-    h[i] = silu(row[c]) * row[d_ff + c];
+    h[i] = (gelu ? gelu_tanh(row[c]) : silu(row[c])) * row[d_ff + c];
   }
 }
 
@@ -50,7 +50,8 @@ struct SwiGLUKernel<cuda, W> {
     cuda_detail::linear(x, layer.resident().gate_up, gu.template view<2>({T, 2 * F}), ctx);
     const long long n = static_cast<long long>(T) * F;
     cuda_detail::silu_mul_kernel<><<<cuda_detail::elementwise_grid(n), 256, 0, ctx.stream()>>>(
-        gu.data(), cuda_detail::to_int(F, "d_ff"), n, h.data());
+        gu.data(), cuda_detail::to_int(F, "d_ff"), n, h.data(),
+        layer.config().activation == GateActivation::gelu_tanh);
     cuda_detail::check_launch("silu_mul_kernel");
   }
 

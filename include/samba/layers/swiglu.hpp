@@ -1,6 +1,9 @@
 // SwiGLU MLP (Shazeer, 2020), Samba's MLP:
 //
-//   y = W_down · (silu(W_gate · x) ⊙ (W_up · x)),   silu(a) = a · σ(a)
+//   y = W_down · (act(W_gate · x) ⊙ (W_up · x)),   act = silu(a) = a · σ(a)
+//
+// and, with activation gelu_tanh, the GeGLU of Gemma and Griffin (Hugging Face's
+// "gelu_pytorch_tanh"): act(a) = a/2 · (1 + tanh(√(2/π)(a + 0.044715 a³))).
 //
 // W_gate, W_up: [d_ff, d_model]; W_down: [d_model, d_ff]; no biases. Weights stored as W (f32, bf16
 // or f16), compute f32.
@@ -15,9 +18,13 @@
 
 namespace samba {
 
+// The gate's activation.
+enum class GateActivation { silu, gelu_tanh };
+
 struct SwiGLUConfig {
   index_t d_model = 0;
   index_t d_ff = 0;  // the intermediate size
+  GateActivation activation = GateActivation::silu;
 
   void validate() const {
     detail::check_positive("SwiGLU", "d_model", d_model);
@@ -45,7 +52,7 @@ struct SwiGLUWeights {
 // The primitives a backend supplies for SwiGLU (cpu/swiglu.hpp, cuda/swiglu.cuh). The layer's
 // forward owns the steps and their scratch; each primitive knows only its own step:
 //   check(layer, x, y)       refuses what the backend cannot run
-//   gated_up(layer, x, h)    h = silu(x · W_gateᵀ) ⊙ (x · W_upᵀ), [T, d_ff]
+//   gated_up(layer, x, h)    h = act(x · W_gateᵀ) ⊙ (x · W_upᵀ), [T, d_ff]
 //   linear(layer, &SwiGLUWeights<W>::down, h, y)
 //                            y = h · W_downᵀ with the layer's weight (the backend's copy of it)
 template <class B, StorageType W>

@@ -1,4 +1,4 @@
-// Reference SwiGLU: y = W_down · (silu(W_gate · x) ⊙ (W_up · x)).
+// Reference SwiGLU: y = W_down · (act(W_gate · x) ⊙ (W_up · x)), act silu or gelu_tanh (GeGLU).
 #pragma once
 
 #include "samba/layers/swiglu.hpp"
@@ -7,10 +7,12 @@
 namespace samba::reference {
 
 template <StorageType W>
-Matrix swiglu(const SwiGLUConfig&, const SwiGLUWeights<W>& w, const Matrix& x) {
+Matrix swiglu(const SwiGLUConfig& c, const SwiGLUWeights<W>& w, const Matrix& x) {
   Matrix g = linear(x, w.gate);
   const Matrix u = linear(x, w.up);
-  for (std::size_t i = 0; i < g.data.size(); ++i) g.data[i] = silu(g.data[i]) * u.data[i];
+  const bool gelu = c.activation == GateActivation::gelu_tanh;
+  for (std::size_t i = 0; i < g.data.size(); ++i)
+    g.data[i] = (gelu ? gelu_tanh(g.data[i]) : silu(g.data[i])) * u.data[i];
   return linear(g, w.down);
 }
 
