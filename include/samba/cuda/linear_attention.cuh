@@ -135,37 +135,6 @@ void linear_attention_recurrence(std::span<State* const> states, std::span<const
       states, lengths, a, [](State& s) { return s.ssm.data(); }, stream);
 }
 
-// The short conv over q | k | v (Mamba-1's kernels with the conv's channels).
-template <class State>
-void linear_attention_conv(std::span<State* const> states, std::span<const index_t> lengths,
-                           ConstMatrixView<float> qkv, const float* weight, const float* bias,
-                           index_t channels, index_t d_conv, MatrixView<float> out) {
-  detail::check(d_conv <= mamba_max_conv, "short conv on CUDA: conv_size up to ", mamba_max_conv,
-                " is compiled in, got ", d_conv);
-  detail::check(qkv.stride(1) == 1 && out.stride(0) == channels && out.stride(1) == 1,
-                "short conv on CUDA: out must be [T, channels] rows");
-  const cudaStream_t stream = CudaContext::current().stream();
-  const int C = to_int(channels, "channels"), Kc = static_cast<int>(d_conv);
-  for_each_launch<MambaSeq>(
-      states, lengths,
-      [](State& s, int row0, int len) {
-        return MambaSeq{row0, len, s.conv.data(), nullptr};
-      },
-      [&](const LaunchBatch<MambaSeq>& batch) {
-        const dim3 grid(blocks_for(channels, conv_threads),
-                        std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
-        conv_silu_kernel<><<<grid, conv_threads, 0, stream>>>(batch, qkv.data(), qkv.stride(0),
-                                                              weight, bias, C, Kc, out.data());
-        check_launch("conv_silu_kernel");
-        if (Kc > 1) {
-          conv_state_kernel<>
-              <<<dim3(blocks_for(channels, conv_threads), batch.n), conv_threads, 0, stream>>>(
-                  batch, qkv.data(), qkv.stride(0), C, Kc);
-          check_launch("conv_state_kernel");
-        }
-      });
-}
-
 }  // namespace cuda_detail
 
 template <>
@@ -176,6 +145,7 @@ inline constexpr bool has_retention_kernel<cuda> = true;
 template <StorageType W>
 struct GLAKernel<cuda, W> {
   using Layer = GatedLinearAttention<cuda, W>;
+  static constexpr std::string_view layer_name = "GatedLinearAttention";
 
   struct Resident {
     cuda_detail::DeviceMatrix<W> in_proj, gk_up, o_proj;
@@ -214,9 +184,9 @@ struct GLAKernel<cuda, W> {
                         std::span<const index_t> lengths, ConstMatrixView<float> qkv,
                         MatrixView<float> out) {
     const Resident& r = layer.resident();
-    cuda_detail::linear_attention_conv<State>(states, lengths, qkv, r.conv_weight.data(),
-                                              r.conv_bias.data(), layer.config().qkv_dim(),
-                                              layer.config().conv_size, out);
+    cuda_detail::conv_silu<State>(layer_name, states, lengths, qkv, r.conv_weight.data(),
+                                  r.conv_bias.data(), layer.config().qkv_dim(),
+                                  layer.config().conv_size, out);
   }
 
   template <class State>
@@ -247,6 +217,7 @@ struct GLAKernel<cuda, W> {
 template <StorageType W>
 struct RetentionKernel<cuda, W> {
   using Layer = MultiScaleRetention<cuda, W>;
+  static constexpr std::string_view layer_name = "MultiScaleRetention";
 
   struct Resident {
     cuda_detail::DeviceMatrix<W> in_proj, o_proj;
@@ -291,9 +262,9 @@ struct RetentionKernel<cuda, W> {
                         std::span<const index_t> lengths, ConstMatrixView<float> qkv,
                         MatrixView<float> out) {
     const Resident& r = layer.resident();
-    cuda_detail::linear_attention_conv<State>(states, lengths, qkv, r.conv_weight.data(),
-                                              r.conv_bias.data(), layer.config().qkv_dim(),
-                                              layer.config().conv_size, out);
+    cuda_detail::conv_silu<State>(layer_name, states, lengths, qkv, r.conv_weight.data(),
+                                  r.conv_bias.data(), layer.config().qkv_dim(),
+                                  layer.config().conv_size, out);
   }
 
   template <class State>

@@ -99,6 +99,40 @@ __global__ void __launch_bounds__(conv_threads)
   }
 }
 
+// The causal conv + SiLU over `channels` columns of `in` (row stride free, unit column stride)
+// into out [T, channels], for every layer whose State keeps the conv's last inputs in `conv`
+// ([d_conv − 1, channels]): Mamba-1's over u, Mamba-2's over xBC, GLA's and retention's short conv
+// over q | k | v. `layer` names the caller in errors.
+template <class State>
+void conv_silu(std::string_view layer, std::span<State* const> states,
+               std::span<const index_t> lengths, ConstMatrixView<float> in, const float* weight,
+               const float* bias, index_t channels, index_t d_conv, MatrixView<float> out) {
+  detail::check(d_conv <= mamba_max_conv, layer, " on CUDA: a conv width up to ", mamba_max_conv,
+                " is compiled in, got ", d_conv);
+  detail::check(in.stride(1) == 1 && out.stride(0) == channels && out.stride(1) == 1, layer,
+                " on CUDA: the conv's output must be [T, channels] rows");
+  const cudaStream_t stream = CudaContext::current().stream();
+  const int C = to_int(channels, "conv channels"), K = static_cast<int>(d_conv);
+  for_each_launch<MambaSeq>(
+      states, lengths,
+      [](State& s, int row0, int len) {
+        return MambaSeq{row0, len, s.conv.data(), nullptr};
+      },
+      [&](const LaunchBatch<MambaSeq>& batch) {
+        const dim3 grid(blocks_for(channels, conv_threads),
+                        std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
+        conv_silu_kernel<><<<grid, conv_threads, 0, stream>>>(batch, in.data(), in.stride(0),
+                                                              weight, bias, C, K, out.data());
+        check_launch("conv_silu_kernel");
+        if (K > 1) {
+          conv_state_kernel<>
+              <<<dim3(blocks_for(channels, conv_threads), batch.n), conv_threads, 0, stream>>>(
+                  batch, in.data(), in.stride(0), C, K);
+          check_launch("conv_state_kernel");
+        }
+      });
+}
+
 // --- selective scan: sequential (decode, short chunks) -----------------------------------------
 
 inline constexpr int scan_sequential_threads = 128;
@@ -352,30 +386,10 @@ struct MambaKernel<cuda, W> {
   static void conv_silu(const Layer& layer, std::span<State* const> states,
                         std::span<const index_t> lengths, ConstMatrixView<float> u,
                         MatrixView<float> out) {
-    using namespace cuda_detail;
-    const index_t di = layer.config().d_inner();
-    detail::check(
-        u.stride(1) == 1 && out.stride(0) == di && out.stride(1) == 1,
-        "MambaKernel<cuda>::conv_silu: u needs unit column stride, out [T, d_inner] rows");
     const Resident& w = layer.resident();
-    const cudaStream_t stream = CudaContext::current().stream();
-    const int d_inner = to_int(di, "d_inner"), d_conv = static_cast<int>(layer.config().d_conv);
-    const long long ld_u = u.stride(0);
-    for_each_launch<MambaSeq>(
-        states, lengths, make_seq<State>, [&](const LaunchBatch<MambaSeq>& batch) {
-          const dim3 grid(blocks_for(di, conv_threads),
-                          std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
-          conv_silu_kernel<>
-              <<<grid, conv_threads, 0, stream>>>(batch, u.data(), ld_u, w.conv_weight.data(),
-                                                  w.conv_bias.data(), d_inner, d_conv, out.data());
-          check_launch("conv_silu_kernel");
-          if (d_conv > 1) {
-            conv_state_kernel<>
-                <<<dim3(blocks_for(di, conv_threads), batch.n), conv_threads, 0, stream>>>(
-                    batch, u.data(), ld_u, d_inner, d_conv);
-            check_launch("conv_state_kernel");
-          }
-        });
+    cuda_detail::conv_silu<State>("MambaLayer", states, lengths, u, w.conv_weight.data(),
+                                  w.conv_bias.data(), layer.config().d_inner(),
+                                  layer.config().d_conv, out);
   }
 
   // The scan forms Δ = softplus(dt + dt_bias) itself; dt is read, not overwritten.

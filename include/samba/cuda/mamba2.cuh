@@ -117,32 +117,10 @@ struct Mamba2Kernel<cuda, W> {
   static void conv_silu(const Layer& layer, std::span<State* const> states,
                         std::span<const index_t> lengths, ConstMatrixView<float> xbc,
                         MatrixView<float> out) {
-    using namespace cuda_detail;
-    const index_t cd = layer.config().conv_dim();
-    detail::check(xbc.stride(1) == 1 && out.stride(0) == cd && out.stride(1) == 1,
-                  "Mamba2Kernel<cuda>::conv_silu: out must be [T, conv_dim] rows");
     const Resident& w = layer.resident();
-    const cudaStream_t stream = CudaContext::current().stream();
-    const int channels = to_int(cd, "conv_dim"), d_conv = static_cast<int>(layer.config().d_conv);
-    for_each_launch<MambaSeq>(
-        states, lengths,
-        [](State& s, int row0, int len) {
-          return MambaSeq{row0, len, s.conv.data(), nullptr};
-        },
-        [&](const LaunchBatch<MambaSeq>& batch) {
-          const dim3 grid(blocks_for(cd, conv_threads),
-                          std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
-          conv_silu_kernel<><<<grid, conv_threads, 0, stream>>>(
-              batch, xbc.data(), xbc.stride(0), w.conv_weight.data(), w.conv_bias.data(), channels,
-              d_conv, out.data());
-          check_launch("conv_silu_kernel");
-          if (d_conv > 1) {
-            conv_state_kernel<>
-                <<<dim3(blocks_for(cd, conv_threads), batch.n), conv_threads, 0, stream>>>(
-                    batch, xbc.data(), xbc.stride(0), channels, d_conv);
-            check_launch("conv_state_kernel");
-          }
-        });
+    cuda_detail::conv_silu<State>("Mamba2Layer", states, lengths, xbc, w.conv_weight.data(),
+                                  w.conv_bias.data(), layer.config().conv_dim(),
+                                  layer.config().d_conv, out);
   }
 
   template <class State>
