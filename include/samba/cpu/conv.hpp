@@ -3,9 +3,11 @@
 #pragma once
 
 #include <algorithm>
+#include <span>
 
 #include "samba/core/math.hpp"
 #include "samba/core/tensor.hpp"
+#include "samba/cpu/batch.hpp"
 #include "samba/cpu/math.hpp"
 
 namespace samba::cpu_detail {
@@ -42,6 +44,18 @@ inline void causal_conv(ConstMatrixView<float> u, const float* weight, const flo
 inline void causal_conv_silu(ConstMatrixView<float> u, const float* weight, const float* bias,
                              index_t K, float* hist, MatrixView<float> out) {
   causal_conv(u, weight, bias, K, hist, out, /*apply_silu=*/true);
+}
+
+// The causal conv of a ragged batch: each sequence's rows of in, from and advancing the last
+// inputs its State keeps in `conv` ([K − 1, channels]) — Mamba-2's over xBC, the short convs of
+// GLA and retention, Griffin's (without SiLU).
+template <class State>
+void causal_conv_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                       ConstMatrixView<float> in, const float* weight, const float* bias, index_t K,
+                       MatrixView<float> out, bool apply_silu) {
+  for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+    causal_conv(in.slice(r0, len), weight, bias, K, st.conv.data(), out.slice(r0, len), apply_silu);
+  });
 }
 
 }  // namespace samba::cpu_detail

@@ -39,10 +39,8 @@ struct Mamba2Kernel<cpu, W> {
                         std::span<const index_t> lengths, ConstMatrixView<float> xbc,
                         MatrixView<float> out) {
     const auto& w = layer.weights();
-    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      cpu_detail::causal_conv_silu(xbc.slice(r0, len), w.conv_weight.data(), w.conv_bias.data(),
-                                   layer.config().d_conv, st.conv.data(), out.slice(r0, len));
-    });
+    cpu_detail::causal_conv_batch(states, lengths, xbc, w.conv_weight.data(), w.conv_bias.data(),
+                                  layer.config().d_conv, out, /*apply_silu=*/true);
   }
 
   // Δ = clamp(softplus(dt + dt_bias)) in dt's place, the log decay Δ·A and the values Δ·u in

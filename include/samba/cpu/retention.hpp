@@ -36,10 +36,8 @@ struct RetentionKernel<cpu, W> {
                         std::span<const index_t> lengths, ConstMatrixView<float> qkv,
                         MatrixView<float> out) {
     const auto& w = layer.weights();
-    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      cpu_detail::causal_conv_silu(qkv.slice(r0, len), w.conv_weight.data(), w.conv_bias.data(),
-                                   layer.config().conv_size, st.conv.data(), out.slice(r0, len));
-    });
+    cpu_detail::causal_conv_batch(states, lengths, qkv, w.conv_weight.data(), w.conv_bias.data(),
+                                  layer.config().conv_size, out, /*apply_silu=*/true);
   }
 
   static void rope(const Layer& layer, std::span<State* const> states,

@@ -45,11 +45,8 @@ struct RGLRUKernel<cpu, W> {
                    std::span<const index_t> lengths, ConstMatrixView<float> u,
                    MatrixView<float> out) {
     const auto& w = layer.weights();
-    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      cpu_detail::causal_conv(u.slice(r0, len), w.conv_weight.data(), w.conv_bias.data(),
-                              layer.config().conv_width, st.conv.data(), out.slice(r0, len),
-                              /*apply_silu=*/false);
-    });
+    cpu_detail::causal_conv_batch(states, lengths, u, w.conv_weight.data(), w.conv_bias.data(),
+                                  layer.config().conv_width, out, /*apply_silu=*/false);
   }
 
   // The gates for every row (one GEMM per block), then each sequence's recurrence.
