@@ -59,4 +59,26 @@ inline std::vector<cpu_detail::Isa> cpu_isas() {
   return isas;
 }
 
+// One forward_batch of a ragged batch over the rows of x (sequence s owns the next lens[s] rows,
+// each from a fresh state), each sequence's rows checked against the same rows run alone
+// (relative error ≤ 1e-6); returns the states, for checks of what they hold after the call.
+template <class L>
+std::vector<typename L::State> check_batch_equals_alone(const L& layer, ConstMatrixView<float> x,
+                                                        const std::vector<index_t>& lens) {
+  const index_t T = x.rows(), d = x.cols();
+  std::vector<typename L::State> states;
+  for (std::size_t i = 0; i < lens.size(); ++i) states.push_back(layer.make_state());
+  std::vector<typename L::State*> ptrs;
+  for (auto& s : states) ptrs.push_back(&s);
+  HostBuffer<float> y(T * d);
+  layer.forward_batch(ptrs, lens, x, y.view<2>({T, d}));
+  index_t r0 = 0;
+  for (const index_t len : lens) {
+    const auto alone = run_chunked(layer, x.slice(r0, len), {len});
+    CHECK(rel_error(y.view<2>({T, d}).slice(r0, len), alone.template view<2>({len, d})) <= 1e-6);
+    r0 += len;
+  }
+  return states;
+}
+
 }  // namespace samba::test

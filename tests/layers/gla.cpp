@@ -52,19 +52,8 @@ TEST_CASE("GatedLinearAttention: bf16 weights, and a ragged batch equals each se
   const auto want = reference::forward(half, reference::Matrix::from(xv));
   CHECK(test::rel_error(test::run_chunked(half, xv, {T}).view<2>({T, d}), want) <= 2e-5);
 
-  const index_t lens[] = {30, 1, 39};
-  std::vector<GatedLinearAttention<>::State> states;
-  for (int i = 0; i < 3; ++i) states.push_back(layer.make_state());
-  std::vector<GatedLinearAttention<>::State*> ptrs = {&states[0], &states[1], &states[2]};
-  HostBuffer<float> y(T * d);
-  layer.forward_batch(ptrs, lens, xv, y.view<2>({T, d}));
-  index_t r0 = 0;
-  for (int i = 0; i < 3; ++i) {
-    const auto alone = test::run_chunked(layer, xv.slice(r0, lens[i]), {lens[i]});
-    CHECK(test::rel_error(y.view<2>({T, d}).slice(r0, lens[i]), alone.view<2>({lens[i], d})) <=
-          1e-6);
-    r0 += lens[i];
-  }
+  // Three sequences of 30 + 1 + 39 rows in one call, each against itself alone.
+  test::check_batch_equals_alone(layer, xv, {30, 1, 39});
 }
 
 TEST_CASE("GatedLinearAttention: configs and weights that do not fit are errors", "[layers][gla]") {

@@ -49,20 +49,9 @@ TEST_CASE("MultiScaleRetention: bf16 weights, and a ragged batch equals each seq
   const auto want = reference::forward(half, reference::Matrix::from(xv));
   CHECK(test::rel_error(test::run_chunked(half, xv, {T}).view<2>({T, d}), want) <= 2e-5);
 
-  const index_t lens[] = {30, 1, 39};
-  std::vector<MultiScaleRetention<>::State> states;
-  for (int i = 0; i < 3; ++i) states.push_back(layer.make_state());
-  std::vector<MultiScaleRetention<>::State*> ptrs = {&states[0], &states[1], &states[2]};
-  HostBuffer<float> y(T * d);
-  layer.forward_batch(ptrs, lens, xv, y.view<2>({T, d}));
-  index_t r0 = 0;
-  for (int i = 0; i < 3; ++i) {
-    CHECK(states[static_cast<std::size_t>(i)].position == lens[i]);
-    const auto alone = test::run_chunked(layer, xv.slice(r0, lens[i]), {lens[i]});
-    CHECK(test::rel_error(y.view<2>({T, d}).slice(r0, lens[i]), alone.view<2>({lens[i], d})) <=
-          1e-6);
-    r0 += lens[i];
-  }
+  const std::vector<index_t> lens = {30, 1, 39};
+  const auto states = test::check_batch_equals_alone(layer, xv, lens);
+  for (std::size_t i = 0; i < lens.size(); ++i) CHECK(states[i].position == lens[i]);
 }
 
 TEST_CASE("MultiScaleRetention: the decays are fla's, 1 − 2^(−5−h)", "[layers][retention]") {

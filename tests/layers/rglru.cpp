@@ -49,21 +49,10 @@ TEST_CASE("RGLRULayer: bf16 weights, a ragged batch, and the state's size",
                         reference::forward(half, reference::Matrix::from(xv))) <=
         2 * test::linear_tolerance<bf16>() + 2e-5);
 
-  const index_t lens[] = {17, 1, 22};
-  std::vector<RGLRULayer<>::State> states;
-  for (int i = 0; i < 3; ++i) states.push_back(layer.make_state());
-  std::vector<RGLRULayer<>::State*> ptrs = {&states[0], &states[1], &states[2]};
-  HostBuffer<float> y(T * d);
-  layer.forward_batch(ptrs, lens, xv, y.view<2>({T, d}));
-  index_t r0 = 0;
-  for (int i = 0; i < 3; ++i) {
-    CHECK(states[static_cast<std::size_t>(i)].position == lens[i]);
-    const auto alone = test::run_chunked(layer, xv.slice(r0, lens[i]), {lens[i]});
-    CHECK(test::rel_error(y.view<2>({T, d}).slice(r0, lens[i]), alone.view<2>({lens[i], d})) <=
-          1e-6);
-    r0 += lens[i];
-  }
-  // Conv tail and h: the same size after 1 token and after 40.
+  const std::vector<index_t> lens = {17, 1, 22};
+  const auto states = test::check_batch_equals_alone(layer, xv, lens);
+  for (std::size_t i = 0; i < lens.size(); ++i) CHECK(states[i].position == lens[i]);
+  // Conv tail and h: the same size after 1 token and after 22.
   CHECK(states[1].bytes() == states[2].bytes());
   CHECK(states[1].bytes() == static_cast<std::size_t>((3 + 1) * 16) * sizeof(float));
 }
