@@ -36,4 +36,16 @@ std::shared_ptr<const LanguageModel> load_model(const std::filesystem::path& dir
   return load_model<B>(cfg, st, options);
 }
 
+// Compile time: load_model<cpu> instantiates every family's loader for every weight type, close to
+// a minute of compiling in each file that calls it. A project that calls it from several files can
+// compile it once: define SAMBA_EXTERN_LOAD_MODEL for all of them (e.g. with CMake's
+// target_compile_definitions), and include samba/model/load_instance.hpp in exactly one of them.
+#ifdef SAMBA_EXTERN_LOAD_MODEL
+extern template std::shared_ptr<const LanguageModel> load_model<cpu>(const JsonConfig&,
+                                                                     SafeTensors&,
+                                                                     const LoadOptions&);
+extern template std::shared_ptr<const LanguageModel> load_model<cpu>(const std::filesystem::path&,
+                                                                     const LoadOptions&);
+#endif
+
 }  // namespace samba
