@@ -45,6 +45,27 @@ inline Dims samba_1_3b() {
   return {"1.3B", d};
 }
 
+// RecurrentGemma-2B (google/recurrentgemma-2b's config): n_blocks 6 is one Griffin triple, two
+// recurrent layers and one local-attention layer, each with its GeGLU MLP.
+inline Dims griffin_2b() {
+  ModelDims d;
+  d.d_model = 2560;
+  d.n_blocks = 6;
+  d.n_heads = 10;
+  d.n_kv_heads = 1;
+  d.head_dim = 256;
+  d.window = 2049;  // attention_window_size 2048: W + 1 keys (models.md)
+  d.rotary_dims = 128;
+  d.attention_output_bias = true;
+  d.d_ff = 7680;  // intermediate_size 15360 / 2
+  d.mlp_activation = GateActivation::gelu_tanh;
+  d.mlp_bias = true;
+  d.lru_width = 2560;
+  d.d_conv = 4;
+  d.norm_eps = 1e-6f;
+  return {"2B", d};
+}
+
 // Llama's dims with the d_ff that matches Samba's parameter count (to a multiple of 64): the two
 // stacks differ in one Mamba + one SWA against two attentions, made up by the two MLPs
 // (3 · d_model parameters per unit of d_ff). Counted on host-side stacks (no kernels run).

@@ -73,13 +73,15 @@ GGML = {
 }
 
 WORKLOAD_ORDER = ["rmsnorm", "swiglu", "mamba", "selective_scan", "causal_conv", "mamba2", "gla",
-                  "retention", "swa", "causal_attention", "samba_pair", "llama_pair"]
+                  "retention", "rglru", "swa", "causal_attention", "samba_pair", "llama_pair",
+                  "griffin_triple"]
 TITLES = {
     "rmsnorm": "RMSNorm", "swiglu": "SwiGLU MLP", "mamba": "Mamba layer", "mamba2": "Mamba-2 layer",
-    "gla": "GLA layer", "retention": "Retention layer",
+    "gla": "GLA layer", "retention": "Retention layer", "rglru": "RG-LRU layer (Griffin)",
     "selective_scan": "selective scan alone", "causal_conv": "causal conv alone",
     "swa": "sliding-window attention", "causal_attention": "full causal attention",
     "samba_pair": "Samba block pair", "llama_pair": "Llama block pair",
+    "griffin_triple": "Griffin block triple",
 }
 
 

@@ -57,6 +57,7 @@ def safetensors_cases():
                      "gla_f16_sharded": "is not listed in the index",
                      "retnet_f16_sharded": "is not listed in the index",
                      "nemotron_h_f16_sharded": "is not listed in the index",
+                     "recurrent_gemma_f16_sharded": "is not listed in the index",
                      "samba_fla_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
@@ -154,6 +155,7 @@ def config_cases():
     fla_samba = json.loads((DATA / "samba_fla_f32" / "config.json").read_text())
     nemotron = json.loads((DATA / "nemotron_h_f32" / "config.json").read_text(),
                           parse_constant=float)
+    griffin = json.loads((DATA / "recurrent_gemma_f32" / "config.json").read_text())
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
     hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
     edge = {
@@ -231,6 +233,29 @@ def config_cases():
         "nemotron-h-act": ({**nemotron, "mlp_hidden_act": "silu"}, "'mlp_hidden_act' \"silu\""),
         "nemotron-h-window": ({**nemotron, "sliding_window": 8}, "'sliding_window' is not"),
         "nemotron-h-head-dim": ({**nemotron, "mamba_head_dim": 4}, "tensor '"),
+        # recurrent_gemma_f32: hidden 16, 4 layers (recurrent, recurrent, attention), 4 heads
+        # (1 kv), lru_width 16.
+        "recurrent-gemma-unknown-block": ({**griffin, "block_types": ["recurrent", "mlstm"]},
+                                          "'block_types'[1] is \"mlstm\""),
+        "recurrent-gemma-no-blocks": ({**griffin, "block_types": []},
+                                      "'block_types' must be a non-empty list"),
+        "recurrent-gemma-heads": ({**griffin, "num_attention_heads": 3},
+                                  "hidden_size (16) is not divisible by num_attention_heads (3)"),
+        "recurrent-gemma-lru-width": ({**griffin, "lru_width": 18},
+                                      "lru_width (18) is not divisible by num_attention_heads (4)"),
+        "recurrent-gemma-kv": ({**griffin, "num_key_value_heads": 3},
+                               "num_key_value_heads (3) does not divide num_attention_heads (4)"),
+        "recurrent-gemma-rotary": ({**griffin, "partial_rotary_factor": 0.25},
+                                   "'partial_rotary_factor' 0.25 is not supported"),
+        "recurrent-gemma-act": ({**griffin, "hidden_activation": "gelu"},
+                                "'hidden_activation' \"gelu\" is not supported"),
+        "recurrent-gemma-attention-bias": ({**griffin, "attention_bias": True},
+                                           "'attention_bias': true is not supported"),
+        "recurrent-gemma-cap": ({**griffin, "logits_soft_cap": -1.0},
+                                "'logits_soft_cap' must be > 0"),
+        "recurrent-gemma-no-cap": ({**griffin, "logits_soft_cap": None}, OK),
+        "recurrent-gemma-all-recurrent": ({**griffin, "block_types": ["recurrent"]}, "tensor '"),
+        "recurrent-gemma-untied": ({**griffin, "tie_word_embeddings": False}, OK),
         # samba_fla_f32: hidden 16, 4 layers, attention at 1 and 3 (window 6).
         "samba-fla-attn-out-of-range": ({**fla_samba, "attn": {**fla_samba["attn"],
                                                                "layers": [1, 4]}},

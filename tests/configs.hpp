@@ -7,6 +7,7 @@
 #include <samba/layers/mamba.hpp>
 #include <samba/layers/mamba2.hpp>
 #include <samba/layers/retention.hpp>
+#include <samba/layers/rglru.hpp>
 
 namespace samba::test {
 
@@ -76,6 +77,16 @@ inline RetentionConfig small_retention(index_t d_model, index_t n_heads, index_t
   c.conv_size = conv_size;
   c.output_gate = output_gate;
   c.rope_base = 500.0;  // turns the pairs noticeably over a test's positions
+  return c;
+}
+
+inline RGLRUConfig small_rglru(index_t d_model, index_t lru_width, index_t n_heads,
+                               index_t conv_width) {
+  RGLRUConfig c;
+  c.d_model = d_model;
+  c.lru_width = lru_width;
+  c.n_heads = n_heads;
+  c.conv_width = conv_width;
   return c;
 }
 

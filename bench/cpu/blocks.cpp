@@ -18,11 +18,22 @@ void add_pairs(const Dims& dims) {
   add_layer("llama_pair", dims, dtype_name<W>(), llama, decode_contexts());
 }
 
+// One Griffin triple at RecurrentGemma-2B's dims; its local attention's cost stops growing at
+// the window, like SWA's.
+template <StorageType W>
+void add_griffin(const Dims& dims) {
+  const Lazy<presets::Griffin<cpu, W>> griffin(
+      [m = dims.model] { return make_griffin_triple<W>(m); });
+  add_layer("griffin_triple", dims, dtype_name<W>(), griffin, {default_context});
+}
+
 void register_benchmarks() {
   for (const Dims& dims : dims_set()) {
     add_pairs<float>(dims);
     add_pairs<bf16>(dims);
   }
+  add_griffin<float>(griffin_2b());
+  add_griffin<bf16>(griffin_2b());
 }
 
 }  // namespace

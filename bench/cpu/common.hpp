@@ -178,6 +178,16 @@ double flops(const MultiScaleRetention<cpu, W>& l, index_t, index_t T) {
                       2.0 * static_cast<double>(c.resolved_value_dim()) * d;
   return static_cast<double>(T) * (proj + 6.0 * static_cast<double>(l.ssm_size()));
 }
+// RG-LRU: in_proj, the two block-diagonal gates, out_proj; the conv, the recurrence and the gate
+// elementwise (about 12 operations per channel and token, gelu_tanh's included).
+template <StorageType W>
+double flops(const RGLRULayer<cpu, W>& l, index_t, index_t T) {
+  const auto& c = l.config();
+  const double d = static_cast<double>(c.d_model), w = static_cast<double>(c.width()),
+               bw = static_cast<double>(c.block_width()), K = static_cast<double>(c.conv_width);
+  return static_cast<double>(T) *
+         (2 * (2 * w * d) + 2 * (2 * w * bw) + 2 * d * w + 2 * K * w + 12 * w);
+}
 template <StorageType W, AttentionKind K>
 double flops(const Attention<cpu, W, K>& l, index_t context, index_t T) {
   const auto& c = l.config();
@@ -234,6 +244,13 @@ double weight_bytes(const MultiScaleRetention<cpu, W>& l) {
   return static_cast<double>(w.in_proj.bytes() + w.conv_weight.bytes() + w.conv_bias.bytes() +
                              w.norm_weight.bytes() + w.o_proj.bytes());
 }
+template <StorageType W>
+double weight_bytes(const RGLRULayer<cpu, W>& l) {
+  const auto& w = l.weights();
+  return static_cast<double>(w.in_proj.bytes() + w.out_proj.bytes()) +
+         f32_bytes * static_cast<double>(w.input_gate.numel() + w.recurrent_gate.numel() +
+                                         w.conv_weight.numel());
+}
 template <StorageType W, AttentionKind K>
 double weight_bytes(const Attention<cpu, W, K>& l) {
   const auto& w = l.weights();
@@ -280,6 +297,11 @@ double state_bytes(const MultiScaleRetention<cpu, W>& l, index_t) {
   const auto& c = l.config();
   return f32_bytes *
          static_cast<double>(std::max<index_t>(c.conv_size - 1, 0) * c.qkv_dim() + l.ssm_size());
+}
+template <StorageType W>
+double state_bytes(const RGLRULayer<cpu, W>& l, index_t) {
+  const auto& c = l.config();
+  return f32_bytes * static_cast<double>(c.conv_width * c.width());  // conv tail and h
 }
 template <StorageType W, AttentionKind K>
 double state_bytes(const Attention<cpu, W, K>& l, index_t context) {
@@ -373,6 +395,11 @@ MultiScaleRetention<cpu, W> make_retention(const ModelDims& m) {
   c.n_heads = 8;
   return MultiScaleRetention<cpu, W>::random(c, rng);
 }
+template <StorageType W>
+RGLRULayer<cpu, W> make_rglru(const ModelDims& m) {
+  Random rng(18);
+  return RGLRULayer<cpu, W>::random(layer_config(m, std::type_identity<RGLRUConfig>{}), rng);
+}
 template <StorageType W, AttentionKind K>
 Attention<cpu, W, K> make_attention(const ModelDims& m) {
   Random rng(K == AttentionKind::sliding_window ? 13 : 14);
@@ -383,6 +410,12 @@ template <StorageType W>
 presets::Samba<cpu, W> make_samba_pair(const ModelDims& m) {
   using Samba = presets::Samba<cpu, W>;
   return Samba::random(make_config<Samba>(m), 21);
+}
+// One Griffin triple (m.n_blocks = 6): [RG-LRU, MLP, RG-LRU, MLP, local attention, MLP].
+template <StorageType W>
+presets::Griffin<cpu, W> make_griffin_triple(const ModelDims& m) {
+  using Griffin = presets::Griffin<cpu, W>;
+  return Griffin::random(make_config<Griffin>(m), 23);
 }
 template <StorageType W>
 presets::Llama<cpu, W> make_llama_pair(const ModelDims& m) {

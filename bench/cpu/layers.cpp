@@ -96,6 +96,13 @@ void add_layers_of_dtype(const Dims& dims) {
   add_layer("causal_attention", dims, dtype, attention, decode_contexts());
 }
 
+// Griffin's recurrent block at RecurrentGemma-2B's width.
+template <StorageType W>
+void add_rglru(const Dims& dims) {
+  const Lazy<RGLRULayer<cpu, W>> rglru([m = dims.model] { return make_rglru<W>(m); });
+  add_layer("rglru", dims, dtype_name<W>(), rglru, {default_context});
+}
+
 void register_benchmarks() {
   for (const Dims& dims : dims_set()) {
     const Lazy<RMSNorm<cpu>> norm([m = dims.model] { return make_rmsnorm(m); });
@@ -103,6 +110,8 @@ void register_benchmarks() {
     add_layers_of_dtype<float>(dims);
     add_layers_of_dtype<bf16>(dims);
   }
+  add_rglru<float>(griffin_2b());
+  add_rglru<bf16>(griffin_2b());
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
 #include "samba/layers/retention.hpp"
+#include "samba/layers/rglru.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/layers/swiglu.hpp"
 
@@ -52,6 +53,7 @@
 #include "samba/cuda/mamba2.cuh"
 #include "samba/cuda/model.cuh"
 #include "samba/cuda/pre_norm.cuh"
+#include "samba/cuda/rglru.cuh"
 #include "samba/cuda/rmsnorm.cuh"
 #include "samba/cuda/runtime.cuh"
 #include "samba/cuda/swiglu.cuh"

@@ -25,6 +25,11 @@ struct CudaIo {
       if (c.d_state > cuda_detail::mamba_max_d_state)
         return detail::concat("d_state ", c.d_state, " > ", cuda_detail::mamba_max_d_state);
     }
+    if constexpr (std::is_same_v<typename L::Config, RGLRUConfig>) {
+      if (layer.config().conv_width > cuda_detail::mamba_max_conv)
+        return detail::concat("conv_width ", layer.config().conv_width, " > ",
+                              cuda_detail::mamba_max_conv);
+    }
     return "";
   }
 

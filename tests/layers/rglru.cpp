@@ -8,16 +8,7 @@
 
 using namespace samba;
 
-namespace {
-RGLRUConfig small_rglru(index_t d, index_t width, index_t heads, index_t conv) {
-  RGLRUConfig c;
-  c.d_model = d;
-  c.lru_width = width;
-  c.n_heads = heads;
-  c.conv_width = conv;
-  return c;
-}
-}  // namespace
+using test::small_rglru;
 
 TEST_CASE("RGLRULayer matches the reference, whole, chunked and token by token",
           "[layers][rglru]") {

@@ -20,7 +20,7 @@ namespace samba::test {
 
 inline const std::filesystem::path model_data_dir = SAMBA_MODEL_DATA_DIR;
 
-inline constexpr std::array<const char*, 31> checkpoint_names = {"mamba_f32",
+inline constexpr std::array<const char*, 34> checkpoint_names = {"mamba_f32",
                                                                  "mamba_bf16",
                                                                  "mamba_f16_sharded",
                                                                  "mamba2_f32",
@@ -35,6 +35,9 @@ inline constexpr std::array<const char*, 31> checkpoint_names = {"mamba_f32",
                                                                  "retnet_f32",
                                                                  "retnet_bf16_tied",
                                                                  "retnet_f16_sharded",
+                                                                 "recurrent_gemma_f32",
+                                                                 "recurrent_gemma_bf16",
+                                                                 "recurrent_gemma_f16_sharded",
                                                                  "llama_f32",
                                                                  "llama_bf16_tied",
                                                                  "llama_f16_sharded",

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of nine model families, with reference logits.
+"""Tiny random-weight checkpoints of ten model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -19,6 +19,9 @@ float64 implementation of the published model definitions:
     "llama"    Hugging Face LlamaForCausalLM (modeling_llama.py)
     "mistral"  Hugging Face MistralForCausalLM (modeling_mistral.py), sliding window W:
                query i sees keys max(0, i − W + 1) … i (W keys, itself included)
+    "recurrent_gemma"  Hugging Face RecurrentGemmaForCausalLM (modeling_recurrent_gemma.py),
+               except the local attention's window, which follows google-deepmind/recurrentgemma
+               (the code the models were trained with): query i sees keys i − W … i, W + 1 keys
     "samba"    the lit-gpt layout of the official Samba training code (microsoft/Samba,
                lit_gpt/model.py): blocks i % mb_per_layer == 0 are Mamba (none when
                mb_per_layer is 0), the others sliding-window attention, or attention exactly
@@ -1105,6 +1108,169 @@ def fla_case(name, seed, family, dtype, n_shards, d, n_layers, num_heads, num_kv
     write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
 
 
+def gelu_tanh(x):
+    """GeLU, tanh approximation (HF's "gelu_pytorch_tanh"); checked against torch's."""
+    out = 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+    assert torch.allclose(out, F.gelu(x, approximate="tanh"), rtol=1e-12, atol=1e-12)
+    return out
+
+
+def gemma_rmsnorm(x, weight, eps):
+    """Gemma's RMSNorm: the normalised x times (1 + weight)."""
+    return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + eps) * (1.0 + weight)
+
+
+def rg_lru(x, w, n_heads):
+    """RecurrentGemmaRglru from position 0. x [T, width] (after the conv). Per block h of the
+    width: input gate i and recurrence gate r from x's block times [bw, bw] matrices; log a =
+    −8 · r · softplus(Λ); h_t = a_t h_{t−1} + √(1 − a_t²) · i_t · x_t, with a = 0 and the
+    multiplier 1 at position 0 (the reset)."""
+    T, width = x.shape
+    bw = width // n_heads
+    xb = x.view(T, n_heads, bw)
+    gi = torch.sigmoid(torch.einsum("thk,hkj->thj", xb, w["rg_lru.input_gate_weight"])
+                       + w["rg_lru.input_gate_bias"]).reshape(T, width)
+    gr = torch.sigmoid(torch.einsum("thk,hkj->thj", xb, w["rg_lru.recurrent_gate_weight"])
+                       + w["rg_lru.recurrent_gate_bias"]).reshape(T, width)
+    log_a = -8.0 * gr * softplus(w["rg_lru.recurrent_param"])
+    a = torch.exp(log_a)
+    mult = torch.sqrt(1.0 - torch.exp(2.0 * log_a))
+    mult[0] = 1.0
+    normed = x * gi * mult
+    h = torch.zeros(width, dtype=x.dtype)
+    out = torch.empty_like(x)
+    for t in range(T):
+        h = (a[t] if t > 0 else 0.0) * h + normed[t]
+        out[t] = h
+    return out
+
+
+def recurrent_gemma_case(name, seed, dtype, n_shards, d, n_layers, block_types, n_heads, n_kv,
+                         lru_width, conv_width, intermediate, window, soft_cap, vocab, tied, eps,
+                         T, nested_rope=False):
+    """RecurrentGemmaForCausalLM: embeddings times bf16(√d); per layer x + temporal(norm(x)), then
+    x + MLP(norm(x)), Gemma norms (1 + w); temporal "recurrent" (linear_y → GeLU gate; linear_x →
+    causal conv → RG-LRU; their product → linear_out) or "attention" (MQA/GQA, RoPE on the first
+    half of each head, o_proj with bias, the window of W + 1 keys); the MLP GeGLU with biases,
+    intermediate_size / 2 wide; the final norm; the head (tied unless given); the soft cap."""
+    torch.manual_seed(seed)
+    head_dim = d // n_heads
+    f = intermediate // 2
+    bw = lru_width // n_heads
+    kinds = (block_types * 100)[:n_layers]
+
+    def bias(n):
+        return torch.empty(n, dtype=torch.float32).uniform_(-0.3, 0.3)
+
+    w = {"model.embed_tokens.weight": embedding(vocab, d)}
+    for i, kind in enumerate(kinds):
+        p = f"model.layers.{i}."
+        w[p + "temporal_pre_norm.weight"] = 0.1 * torch.randn(d, dtype=torch.float32)
+        t = p + "temporal_block."
+        if kind == "recurrent":
+            w[t + "linear_y.weight"] = linear(lru_width, d)
+            w[t + "linear_y.bias"] = bias(lru_width)
+            w[t + "linear_x.weight"] = linear(lru_width, d)
+            w[t + "linear_x.bias"] = bias(lru_width)
+            w[t + "linear_out.weight"] = linear(d, lru_width)
+            w[t + "linear_out.bias"] = bias(d)
+            w[t + "conv_1d.weight"] = linear(lru_width, conv_width).unsqueeze(1)
+            w[t + "conv_1d.bias"] = bias(lru_width)
+            bound = 1.0 / math.sqrt(bw)
+            for g in ("input_gate", "recurrent_gate"):
+                w[t + f"rg_lru.{g}_weight"] = torch.empty(n_heads, bw, bw).uniform_(-bound, bound)
+                w[t + f"rg_lru.{g}_bias"] = torch.empty(n_heads, bw).uniform_(-bound, bound)
+            # RecurrentGemma's initialisation of Λ: a² (at r = 1, c = 1) uniform in [0.81, 0.998]
+            u = torch.empty(lru_width, dtype=torch.float32).uniform_(0.81, 0.998)
+            w[t + "rg_lru.recurrent_param"] = torch.log(torch.exp(-0.5 * torch.log(u)) - 1.0)
+        else:
+            w[t + "q_proj.weight"] = linear(n_heads * head_dim, d)
+            w[t + "k_proj.weight"] = linear(n_kv * head_dim, d)
+            w[t + "v_proj.weight"] = linear(n_kv * head_dim, d)
+            w[t + "o_proj.weight"] = linear(d, n_heads * head_dim)
+            w[t + "o_proj.bias"] = bias(d)
+        w[p + "channel_pre_norm.weight"] = 0.1 * torch.randn(d, dtype=torch.float32)
+        m = p + "mlp_block."
+        w[m + "gate_proj.weight"] = linear(f, d)
+        w[m + "gate_proj.bias"] = bias(f)
+        w[m + "up_proj.weight"] = linear(f, d)
+        w[m + "up_proj.bias"] = bias(f)
+        w[m + "down_proj.weight"] = linear(d, f)
+        w[m + "down_proj.bias"] = bias(d)
+    w["model.final_norm.weight"] = 0.1 * torch.randn(d, dtype=torch.float32)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    stored = to_storage(w, dtype)
+    W = {k: v.double() for k, v in stored.items()}
+
+    normalizer = torch.tensor(d ** 0.5, dtype=torch.bfloat16).double()
+    h = W["model.embed_tokens.weight"][tokens] * normalizer
+    for i, kind in enumerate(kinds):
+        p = f"model.layers.{i}."
+        a = gemma_rmsnorm(h, W[p + "temporal_pre_norm.weight"], eps)
+        t = {k[len(p + "temporal_block."):]: v for k, v in W.items()
+             if k.startswith(p + "temporal_block.")}
+        if kind == "recurrent":
+            y = gelu_tanh(a @ t["linear_y.weight"].t() + t["linear_y.bias"])
+            x = a @ t["linear_x.weight"].t() + t["linear_x.bias"]
+            x = causal_depthwise_conv(x, t["conv_1d.weight"][:, 0, :], t["conv_1d.bias"])
+            out = (rg_lru(x, t, n_heads) * y) @ t["linear_out.weight"].t() + t["linear_out.bias"]
+        else:
+            out = gqa_attention(a, t["q_proj.weight"], t["k_proj.weight"], t["v_proj.weight"],
+                                t["o_proj.weight"], n_heads, n_kv, head_dim, head_dim // 2,
+                                10000.0, window + 1) + t["o_proj.bias"]
+        h = h + out
+        m = gemma_rmsnorm(h, W[p + "channel_pre_norm.weight"], eps)
+        mp = p + "mlp_block."
+        g = gelu_tanh(m @ W[mp + "gate_proj.weight"].t() + W[mp + "gate_proj.bias"])
+        u = m @ W[mp + "up_proj.weight"].t() + W[mp + "up_proj.bias"]
+        h = h + (g * u) @ W[mp + "down_proj.weight"].t() + W[mp + "down_proj.bias"]
+    h = gemma_rmsnorm(h, W["model.final_norm.weight"], eps)
+    head = W["model.embed_tokens.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+    capped = torch.tanh(logits / soft_cap) * soft_cap
+    # The cap must do something here, or it is not tested.
+    assert (capped - logits).abs().max() > 0.05 * logits.abs().max(), f"{name}: cap is idle"
+
+    config = {
+        "architectures": ["RecurrentGemmaForCausalLM"],
+        "attention_bias": False,
+        "attention_window_size": window,
+        "block_types": block_types,
+        "bos_token_id": 2,
+        "conv1d_width": conv_width,
+        "embeddings_scale_by_sqrt_dim": True,
+        "eos_token_id": 1,
+        "final_w_init_variance_scale": 2.0 / n_layers,
+        "head_dim": head_dim,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "hidden_size": d,
+        "intermediate_size": intermediate,
+        "logits_soft_cap": soft_cap,
+        "lru_width": lru_width,
+        "model_type": "recurrent_gemma",
+        "num_attention_heads": n_heads,
+        "num_hidden_layers": n_layers,
+        "num_key_value_heads": n_kv,
+        "pad_token_id": 0,
+        "rms_norm_eps": eps,
+        "tie_word_embeddings": tied,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": vocab,
+        "w_init_variance_scale": 0.01,
+    }
+    # transformers' newer configs nest the RoPE keys.
+    rope = {"rope_theta": 10000.0, "partial_rotary_factor": 0.5}
+    if nested_rope:
+        config["rope_parameters"] = dict(rope, rope_type="default")
+    else:
+        config.update(rope)
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, capped)
+
+
 def llama_case(name, seed, family, dtype, n_shards, d, n_layers, n_heads, n_kv, head_dim,
                write_head_dim, intermediate, vocab, tied, eps, rope_theta, T,
                sliding_window=None):
@@ -1347,6 +1513,21 @@ def main():
                    conv_kernel=3, expand=2, vocab=72, tied=False, eps=1e-5, T=70, hidden_ratio=1,
                    attn={"layers": [0, 2], "num_heads": 4, "num_kv_heads": 1, "window_size": 9,
                          "rope_theta": 500.0})
+
+    # RecurrentGemma: the default block order (recurrent, recurrent, attention) and two others,
+    # MQA / GQA / MHA, lru_width other than d, prompts past the window, a cap that bites.
+    recurrent_gemma_case("recurrent_gemma_f32", 2901, "F32", 1, d=16, n_layers=4,
+                         block_types=["recurrent", "recurrent", "attention"], n_heads=4, n_kv=1,
+                         lru_width=16, conv_width=4, intermediate=48, window=5, soft_cap=4.0,
+                         vocab=80, tied=True, eps=1e-6, T=40)
+    recurrent_gemma_case("recurrent_gemma_bf16", 2902, "BF16", 1, d=16, n_layers=3,
+                         block_types=["recurrent", "attention"], n_heads=2, n_kv=2, lru_width=24,
+                         conv_width=3, intermediate=40, window=7, soft_cap=3.0, vocab=64,
+                         tied=False, eps=1e-6, T=36, nested_rope=True)
+    recurrent_gemma_case("recurrent_gemma_f16_sharded", 2903, "F16", 2, d=24, n_layers=3,
+                         block_types=["attention", "recurrent", "recurrent"], n_heads=2, n_kv=1,
+                         lru_width=24, conv_width=4, intermediate=64, window=8, soft_cap=5.0,
+                         vocab=72, tied=True, eps=1e-6, T=44)
 
     llama_case("llama_f32", 2101, "llama", "F32", 1, d=24, n_layers=3, n_heads=4, n_kv=2,
                head_dim=6, write_head_dim=False, intermediate=40, vocab=96, tied=False,

@@ -51,6 +51,14 @@ TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   CHECK(nemotron->info().pattern == "NemotronH [Mamba-2, MLP, Mamba-2, attention, MLP, Mamba-2]");
   CHECK_FALSE(nemotron->info().bounded_state);
   CHECK(load_model(test::model_data_dir / "nemotron_h_bf16_tied")->info().tied_embeddings);
+  // RecurrentGemma: block_types repeated to the layer count, each layer's MLP after its block.
+  const auto griffin = load_model(test::model_data_dir / "recurrent_gemma_f32");
+  CHECK(griffin->info().pattern ==
+        "Griffin [RG-LRU, MLP, RG-LRU, MLP, local attention, MLP, RG-LRU, MLP]");
+  CHECK(griffin->info().bounded_state);
+  CHECK(griffin->info().tied_embeddings);
+  CHECK(load_model(test::model_data_dir / "recurrent_gemma_bf16")->info().pattern ==
+        "Griffin [RG-LRU, MLP, local attention, MLP, RG-LRU, MLP]");
   // fla's Samba: its attn dict's layers, or SambaConfig's default (the odd layers) without one.
   CHECK(load_model(test::model_data_dir / "samba_fla_f32")->info().pattern ==
         "Samba [Mamba, MLP, SWA, MLP] x 2");

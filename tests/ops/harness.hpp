@@ -58,11 +58,16 @@ struct RMSNormRow {
 struct SwiGLURow {
   static constexpr const char* name = "SwiGLU";
   static constexpr int weight_types = 3;
-  static int shapes() { return 4; }
+  static int shapes() { return 5; }
   template <class B, StorageType W>
   static auto make(int s, Random& rng) {
-    // The last one is GeGLU (gelu_tanh gate, Gemma's and Griffin's MLP).
-    const SwiGLUConfig c[] = {{8, 12}, {37, 77}, {64, 160}, {16, 24, GateActivation::gelu_tanh}};
+    // The last two are GeGLU (gelu_tanh gate, Gemma's and Griffin's MLP), the second with
+    // RecurrentGemma's biases on all three projections.
+    const SwiGLUConfig c[] = {{8, 12},
+                              {37, 77},
+                              {64, 160},
+                              {16, 24, GateActivation::gelu_tanh},
+                              {12, 20, GateActivation::gelu_tanh, true}};
     return SwiGLU<B, W>::random(c[s], rng);
   }
 };
@@ -85,11 +90,15 @@ struct MambaRow {
 struct SlidingWindowRow {
   static constexpr const char* name = "SlidingWindowAttention";
   static constexpr int weight_types = 3;
-  static int shapes() { return 4; }
+  static int shapes() { return 5; }
   template <class B, StorageType W>
   static auto make(int s, Random& rng) {
-    const AttentionConfig c[] = {attention(16, 4, 2, 4, 5), attention(12, 3, 1, 8, 1, 4),
-                                 attention(7, 2, 2, 6, 3, 0), attention(32, 4, 4, 8, 64)};
+    // The last one is RecurrentGemma's local attention: multi-query, RoPE on half of each head,
+    // a biased output projection.
+    AttentionConfig c[] = {attention(16, 4, 2, 4, 5), attention(12, 3, 1, 8, 1, 4),
+                           attention(7, 2, 2, 6, 3, 0), attention(32, 4, 4, 8, 64),
+                           attention(16, 2, 1, 8, 6, 4)};
+    c[4].output_bias = true;
     return SlidingWindowAttention<B, W>::random(c[s], rng);
   }
 };
@@ -187,8 +196,52 @@ struct FeedForwardRow {
   }
 };
 
-using Rows = std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
-                        SambaStackRow, Mamba2Row, GLARow, RetentionRow, FeedForwardRow>;
+// RG-LRU: one gate block and several, lru_width other than d_model, conv widths 1 to 4; the last
+// shape is past what the CUDA kernels compile in (conv width ≤ 8).
+struct RGLRURow {
+  static constexpr const char* name = "RGLRULayer";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 4; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    using test::small_rglru;
+    const RGLRUConfig c[] = {small_rglru(8, 8, 2, 4), small_rglru(12, 18, 3, 3),
+                             small_rglru(5, 5, 1, 1), small_rglru(6, 8, 2, 9)};
+    return RGLRULayer<B, W>::random(c[s], rng);
+  }
+};
+
+// A Griffin stack as RecurrentGemma configures it (GeGLU MLPs with biases, multi-query local
+// attention with half-head RoPE and an output bias), in the cyclic order and in another.
+struct GriffinStackRow {
+  static constexpr const char* name = "Griffin stack";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 2; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    using Stack = presets::Griffin<B, W>;
+    ModelDims d;
+    d.d_model = 16;
+    d.n_blocks = 7;
+    d.n_heads = 2;
+    d.n_kv_heads = 1;
+    d.window = 5;
+    d.rotary_dims = 4;
+    d.attention_output_bias = true;
+    d.d_ff = 24;
+    d.mlp_activation = GateActivation::gelu_tanh;
+    d.mlp_bias = true;
+    d.lru_width = 12;
+    d.d_conv = 4;
+    auto config = make_config<Stack>(d);
+    if (s == 1) config.order = {4, 1, 0, 1, 4, 1, 0};
+    return Stack::random(config, rng.next());
+  }
+};
+
+using Rows =
+    std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow, SambaStackRow,
+               Mamba2Row, GLARow, RetentionRow, FeedForwardRow, RGLRURow, GriffinStackRow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

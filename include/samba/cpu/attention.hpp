@@ -115,7 +115,9 @@ struct AttentionKernel<cpu, W, Kind> {
 
   static void linear(const Layer& layer, Tensor<W> AttentionWeights<W>::*weight,
                      ConstMatrixView<float> x, MatrixView<float> y) {
-    cpu_detail::linear(x, layer.weights().*weight, y);
+    detail::check(weight == &AttentionWeights<W>::wo, Layer::name,
+                  ": wq, wk and wv are applied together by project_qkv");
+    cpu_detail::linear(x, layer.weights().wo, layer.weights().bo, y);
   }
 
   // One sequence's chunk (rows of qkv, RoPE applied): out = the attention of each query over the

@@ -361,4 +361,21 @@ void linear(ConstMatrixView<float> x, const Tensor<W>& w, MatrixView<float> y) {
   gemm(x, w.data(), out, in, y);
 }
 
+// y[t, :] += b for every row t: a projection's bias (b holds y.cols() values).
+inline void add_bias(MatrixView<float> y, const float* b) {
+  SAMBA_PARALLEL_FOR_IF(y.rows() * y.cols() >= parallel_min_work)
+  for (index_t t = 0; t < y.rows(); ++t) {
+    float* r = y.row(t);
+    for (index_t i = 0; i < y.cols(); ++i) r[i] += b[i];
+  }
+}
+
+// y = x · Wᵀ + b, or x · Wᵀ where b is empty (a layer without that bias).
+template <StorageType W>
+void linear(ConstMatrixView<float> x, const Tensor<W>& w, const Tensor<float>& b,
+            MatrixView<float> y) {
+  linear(x, w, y);
+  if (!b.empty()) add_bias(y, b.data());
+}
+
 }  // namespace samba::cpu_detail

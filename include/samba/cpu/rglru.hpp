@@ -32,13 +32,7 @@ struct RGLRUKernel<cpu, W> {
   static void linear(const Layer& layer, ConstMatrixView<float> x,
                      Tensor<W> RGLRUWeights<W>::*weight, Tensor<float> RGLRUWeights<W>::*bias,
                      MatrixView<float> y) {
-    cpu_detail::linear(x, layer.weights().*weight, y);
-    const float* b = (layer.weights().*bias).data();
-    SAMBA_PARALLEL_FOR_IF(y.rows() * y.cols() >= cpu_detail::parallel_min_work)
-    for (index_t t = 0; t < y.rows(); ++t) {
-      float* r = y.row(t);
-      for (index_t i = 0; i < y.cols(); ++i) r[i] += b[i];
-    }
+    cpu_detail::linear(x, layer.weights().*weight, layer.weights().*bias, y);
   }
 
   static void conv(const Layer& layer, std::span<State* const> states,

@@ -19,8 +19,9 @@ struct SwiGLUKernel<cpu, W> {
   static void gated_up(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> h) {
     const index_t T = x.rows(), d_ff = layer.config().d_ff;
     auto up = detail::scratch<float, cpu>(T * d_ff);
-    cpu_detail::linear(x, layer.weights().gate, h);
-    cpu_detail::linear(x, layer.weights().up, up.view<2>({T, d_ff}));
+    const auto& w = layer.weights();
+    cpu_detail::linear(x, w.gate, w.gate_bias, h);
+    cpu_detail::linear(x, w.up, w.up_bias, up.view<2>({T, d_ff}));
     if (layer.config().activation == GateActivation::silu) {
       for (index_t t = 0; t < T; ++t) cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
     } else {  // GeGLU
@@ -34,7 +35,8 @@ struct SwiGLUKernel<cpu, W> {
 
   static void linear(const Layer& layer, Tensor<W> SwiGLUWeights<W>::*weight,
                      ConstMatrixView<float> x, MatrixView<float> y) {
-    cpu_detail::linear(x, layer.weights().*weight, y);
+    detail::check(weight == &SwiGLUWeights<W>::down, "SwiGLU: gate and up are applied by gated_up");
+    cpu_detail::linear(x, layer.weights().down, layer.weights().down_bias, y);
   }
 };
 

@@ -145,4 +145,34 @@ void linear(ConstMatrixView<float> x, const DeviceMatrix<W>& w, MatrixView<float
   }
 }
 
+// y[t, :] += b for every row t (b: y.cols() device floats).
+template <class = void>
+__global__ void add_bias_kernel(float* __restrict__ y, long long ldy, int cols, long long n,
+                                const float* __restrict__ b) {
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long t = i / cols, c = i % cols;
+    y[t * ldy + c] += b[c];
+  }
+}
+
+// A layer's bias on the device, shared by copies of the layer; null where the layer has none.
+using DeviceBias = std::shared_ptr<const DeviceBuffer<float>>;
+inline DeviceBias upload_bias(const Tensor<float>& b) {
+  return b.empty() ? nullptr
+                   : std::make_shared<const DeviceBuffer<float>>(to_device(b.data(), b.numel()));
+}
+
+// y = x · Wᵀ (+ b where b is not null).
+template <StorageType W>
+void linear(ConstMatrixView<float> x, const DeviceMatrix<W>& w, const DeviceBias& b,
+            MatrixView<float> y, CudaContext& ctx) {
+  linear(x, w, y, ctx);
+  const long long n = static_cast<long long>(y.rows()) * y.cols();
+  if (!b || n == 0) return;
+  add_bias_kernel<><<<elementwise_grid(n), 256, 0, ctx.stream()>>>(
+      y.data(), y.stride(0), to_int(y.cols(), "out_features"), n, b->data());
+  check_launch("add_bias_kernel");
+}
+
 }  // namespace samba::cuda_detail

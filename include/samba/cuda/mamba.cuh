@@ -58,7 +58,7 @@ template <class = void>
 __global__ void __launch_bounds__(conv_threads)
     conv_silu_kernel(LaunchBatch<MambaSeq> batch, const float* __restrict__ xz, long long ld_xz,
                      const float* __restrict__ w, const float* __restrict__ bias, int d_inner,
-                     int d_conv, float* __restrict__ out) {
+                     int d_conv, float* __restrict__ out, bool apply_silu) {
   const MambaSeq seq = batch.seq[blockIdx.z];
   const int c = blockIdx.x * conv_threads + threadIdx.x;
   if (c >= d_inner) return;
@@ -78,7 +78,7 @@ __global__ void __launch_bounds__(conv_threads)
           acc = fmaf(wc[k], v, acc);
         }
       }
-      out[static_cast<long long>(seq.row0 + t) * d_inner + c] = silu(acc);
+      out[static_cast<long long>(seq.row0 + t) * d_inner + c] = apply_silu ? silu(acc) : acc;
     }
   }
 }
@@ -102,11 +102,13 @@ __global__ void __launch_bounds__(conv_threads)
 // The causal conv + SiLU over `channels` columns of `in` (row stride free, unit column stride)
 // into out [T, channels], for every layer whose State keeps the conv's last inputs in `conv`
 // ([d_conv − 1, channels]): Mamba-1's over u, Mamba-2's over xBC, GLA's and retention's short conv
-// over q | k | v. `layer` names the caller in errors.
+// over q | k | v; without apply_silu, RG-LRU's conv, which has no activation. `layer` names the
+// caller in errors.
 template <class State>
 void conv_silu(std::string_view layer, std::span<State* const> states,
                std::span<const index_t> lengths, ConstMatrixView<float> in, const float* weight,
-               const float* bias, index_t channels, index_t d_conv, MatrixView<float> out) {
+               const float* bias, index_t channels, index_t d_conv, MatrixView<float> out,
+               bool apply_silu = true) {
   detail::check(d_conv <= mamba_max_conv, layer, " on CUDA: a conv width up to ", mamba_max_conv,
                 " is compiled in, got ", d_conv);
   detail::check(in.stride(1) == 1 && out.stride(0) == channels && out.stride(1) == 1, layer,
@@ -121,8 +123,8 @@ void conv_silu(std::string_view layer, std::span<State* const> states,
       [&](const LaunchBatch<MambaSeq>& batch) {
         const dim3 grid(blocks_for(channels, conv_threads),
                         std::min((batch.max_len + conv_steps - 1) / conv_steps, 65535), batch.n);
-        conv_silu_kernel<><<<grid, conv_threads, 0, stream>>>(batch, in.data(), in.stride(0),
-                                                              weight, bias, C, K, out.data());
+        conv_silu_kernel<><<<grid, conv_threads, 0, stream>>>(
+            batch, in.data(), in.stride(0), weight, bias, C, K, out.data(), apply_silu);
         check_launch("conv_silu_kernel");
         if (K > 1) {
           conv_state_kernel<>

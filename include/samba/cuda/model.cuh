@@ -1,7 +1,7 @@
 // Model's primitives on the GPU (the steps are Model::forward_batch's): the embedding lookup, row
-// gathering and the head, on the device. The interface is the LanguageModel's: token ids and logits
-// in host memory (logits may also be device memory), so Session, sampling and samba-cli's loop work
-// unchanged; one forward call waits for its logits.
+// gathering and the head (embedding scale, logit soft cap), on the device. The interface is the
+// LanguageModel's: token ids and logits in host memory (logits may also be device memory), so
+// Session, sampling and samba-cli's loop work unchanged; one forward call waits for its logits.
 #pragma once
 
 #include <cstdint>
@@ -15,26 +15,37 @@
 namespace samba {
 namespace cuda_detail {
 
-// out[i, :] = src[rows[i], :] as f32 (embedding rows of any storage type, or activations).
+// out[i, :] = scale · src[rows[i], :] as f32 (embedding rows of any storage type, or
+// activations).
 template <class T>
 __global__ void gather_rows_kernel(const std::int32_t* __restrict__ rows, const T* __restrict__ src,
-                                   long long ld_src, int d, long long n, float* __restrict__ out) {
+                                   long long ld_src, int d, long long n, float* __restrict__ out,
+                                   float scale) {
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<long long>(gridDim.x) * blockDim.x) {
     const long long r = i / d, c = i % d;
-    out[i] = to_f32(src[rows[r] * ld_src + c]);
+    const float v = to_f32(src[rows[r] * ld_src + c]);
+    out[i] = scale == 1.0f ? v : v * scale;
   }
 }
 
-// out[i, :] = src[rows[i], :] for the n_rows device row indices in rows.
+// out[i, :] = scale · src[rows[i], :] for the n_rows device row indices in rows.
 template <class T>
 void gather_rows(const std::int32_t* rows, index_t n_rows, const T* src, index_t ld_src, index_t d,
-                 float* out, cudaStream_t stream) {
+                 float* out, cudaStream_t stream, float scale = 1.0f) {
   const long long n = static_cast<long long>(n_rows) * d;
   if (n == 0) return;
-  gather_rows_kernel<T>
-      <<<elementwise_grid(n), 256, 0, stream>>>(rows, src, ld_src, to_int(d, "d_model"), n, out);
+  gather_rows_kernel<T><<<elementwise_grid(n), 256, 0, stream>>>(
+      rows, src, ld_src, to_int(d, "d_model"), n, out, scale);
   check_launch("gather_rows_kernel");
+}
+
+// v ← cap · tanh(v / cap) for n values.
+template <class = void>
+__global__ void soft_cap_kernel(float* __restrict__ v, long long n, float cap) {
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<long long>(gridDim.x) * blockDim.x)
+    v[i] = cap * tanhf(v[i] / cap);
 }
 
 }  // namespace cuda_detail
@@ -58,7 +69,7 @@ struct ModelKernel<cuda, W> {
     const index_t d = model.d_model();
     const DeviceBuffer<std::int32_t> ids = to_device(tokens.data(), T);
     cuda_detail::gather_rows(ids.data(), T, model.resident().embedding.data(), d, d, x.data(),
-                             CudaContext::current().stream());
+                             CudaContext::current().stream(), model.options().embedding_scale);
   }
 
   static void gather_rows(ConstMatrixView<float> src, std::span<const index_t> rows,
@@ -82,6 +93,11 @@ struct ModelKernel<cuda, W> {
     CudaContext& ctx = CudaContext::current();
     DeviceBuffer<float> out(rows * n_logits, DeviceBuffer<float>::uninitialized);
     linear(normed, model.resident().head, out.view<2>({rows, n_logits}), ctx);
+    if (const float cap = model.options().logit_soft_cap; cap > 0.0f) {
+      const long long n = static_cast<long long>(rows) * n_logits;
+      soft_cap_kernel<><<<elementwise_grid(n), 256, 0, ctx.stream()>>>(out.data(), n, cap);
+      check_launch("soft_cap_kernel");
+    }
     check_cuda(cudaMemcpy2DAsync(logits.data(), static_cast<std::size_t>(logits.stride(0)) * 4,
                                  out.data(), static_cast<std::size_t>(n_logits) * 4,
                                  static_cast<std::size_t>(n_logits) * 4,

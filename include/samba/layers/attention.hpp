@@ -10,12 +10,12 @@
 //
 //   q_h = RoPE_p(W_q,h · x_t),  k_g = RoPE_p(W_k,g · x_t),  v_g = W_v,g · x_t
 //   o_h = Σ_j softmax_j(q_h · k_g(j) / sqrt(head_dim)) · v_g(j)     g = h / (n_heads / n_kv_heads)
-//   y_t = W_o · concat_h(o_h)
+//   y_t = W_o · concat_h(o_h)  (+ b_o with output_bias: RecurrentGemma's o_proj)
 //
 // RoPE (rotate-half) acts on the first rotary_dims dims of each head; for i < r = rotary_dims / 2,
 //   θ_i = p · base^(−2i / rotary_dims),
 //   (a_i, a_{i+r}) ↦ (a_i cos θ_i − a_{i+r} sin θ_i,  a_{i+r} cos θ_i + a_i sin θ_i);
-// the remaining dims pass through. No biases anywhere.
+// the remaining dims pass through. No other biases.
 #pragma once
 
 #include <algorithm>
@@ -43,6 +43,7 @@ struct AttentionConfig {
   index_t window = 0;      // W, sliding-window attention only (CausalAttention ignores it)
   double rope_base = 10000.0;
   index_t rotary_dims = -1;  // -1: all of head_dim; 0: no RoPE
+  bool output_bias = false;  // b_o after W_o
 
   index_t resolved_n_kv_heads() const { return n_kv_heads > 0 ? n_kv_heads : n_heads; }
   index_t resolved_head_dim() const {
@@ -81,20 +82,23 @@ struct AttentionConfig {
 
 template <StorageType W = float>
 struct AttentionWeights {
-  Tensor<W> wq;  // [n_heads · head_dim, d_model]
-  Tensor<W> wk;  // [n_kv_heads · head_dim, d_model]
-  Tensor<W> wv;  // [n_kv_heads · head_dim, d_model]
-  Tensor<W> wo;  // [d_model, n_heads · head_dim]
+  Tensor<W> wq;           // [n_heads · head_dim, d_model]
+  Tensor<W> wk;           // [n_kv_heads · head_dim, d_model]
+  Tensor<W> wv;           // [n_kv_heads · head_dim, d_model]
+  Tensor<W> wo;           // [d_model, n_heads · head_dim]
+  Tensor<float> bo = {};  // [d_model] with AttentionConfig::output_bias; empty otherwise
 
   static AttentionWeights random(const AttentionConfig& c, Random& rng) {
-    return {detail::random_matrix<W>(c.q_dim(), c.d_model, rng),
-            detail::random_matrix<W>(c.kv_dim(), c.d_model, rng),
-            detail::random_matrix<W>(c.kv_dim(), c.d_model, rng),
-            detail::random_matrix<W>(c.d_model, c.q_dim(), rng)};
+    AttentionWeights w{detail::random_matrix<W>(c.q_dim(), c.d_model, rng),
+                       detail::random_matrix<W>(c.kv_dim(), c.d_model, rng),
+                       detail::random_matrix<W>(c.kv_dim(), c.d_model, rng),
+                       detail::random_matrix<W>(c.d_model, c.q_dim(), rng)};
+    if (c.output_bias) w.bo = detail::random_uniform(Shape{c.d_model}, -0.5f, 0.5f, rng);
+    return w;
   }
   template <StorageType U>
   AttentionWeights<U> to() const {
-    return {wq.template to<U>(), wk.template to<U>(), wv.template to<U>(), wo.template to<U>()};
+    return {wq.template to<U>(), wk.template to<U>(), wv.template to<U>(), wo.template to<U>(), bo};
   }
 };
 
@@ -115,7 +119,8 @@ struct AttentionWeights {
 //                                    stores each chunk's last min(len, capacity) keys and values
 //                                    at rows (position + t) % capacity
 //   linear(layer, &AttentionWeights<W>::wo, out, y)
-//                                    y = out · W_oᵀ with the layer's weight (the backend's copy)
+//                                    y = out · W_oᵀ (+ b_o) with the layer's weights (the
+//                                    backend's copy)
 // The layer then advances each state's position.
 template <class B, StorageType W, AttentionKind Kind>
 struct AttentionKernel {
@@ -156,6 +161,12 @@ class Attention {
     check_shape(weights_.wk, name, "wk", {config_.kv_dim(), config_.d_model});
     check_shape(weights_.wv, name, "wv", {config_.kv_dim(), config_.d_model});
     check_shape(weights_.wo, name, "wo", {config_.d_model, config_.q_dim()});
+    if (config_.output_bias)
+      check_shape(weights_.bo, name, "bo", {config_.d_model});
+    else
+      detail::check(weights_.bo.empty(), name,
+                    ": tensor 'bo' given to a layer without an output bias "
+                    "(AttentionConfig::output_bias is false)");
     resident_ = detail::make_resident<Resident>(*this);
   }
 
@@ -171,7 +182,8 @@ class Attention {
   const Resident& resident() const { return resident_; }
   std::size_t parameter_count() const {
     const auto& w = weights_;
-    return static_cast<std::size_t>(w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel());
+    return static_cast<std::size_t>(w.wq.numel() + w.wk.numel() + w.wv.numel() + w.wo.numel() +
+                                    w.bo.numel());
   }
   index_t d_model() const { return config_.d_model; }
   // Keys a query may see, itself included.

@@ -5,8 +5,9 @@
 // and, with activation gelu_tanh, the GeGLU of Gemma and Griffin (Hugging Face's
 // "gelu_pytorch_tanh"): act(a) = a/2 · (1 + tanh(√(2/π)(a + 0.044715 a³))).
 //
-// W_gate, W_up: [d_ff, d_model]; W_down: [d_model, d_ff]; no biases. Weights stored as W (f32, bf16
-// or f16), compute f32.
+// W_gate, W_up: [d_ff, d_model]; W_down: [d_model, d_ff]. Weights stored as W (f32, bf16 or f16),
+// compute f32. With `bias` (RecurrentGemma's MLP) each projection adds its bias (f32):
+//   y = W_down · (act(W_gate · x + b_gate) ⊙ (W_up · x + b_up)) + b_down.
 #pragma once
 
 #include "samba/core/backend.hpp"
@@ -25,6 +26,7 @@ struct SwiGLUConfig {
   index_t d_model = 0;
   index_t d_ff = 0;  // the intermediate size
   GateActivation activation = GateActivation::silu;
+  bool bias = false;  // b_gate, b_up, b_down
 
   void validate() const {
     detail::check_positive("SwiGLU", "d_model", d_model);
@@ -37,24 +39,41 @@ struct SwiGLUWeights {
   Tensor<W> gate;  // [d_ff, d_model]
   Tensor<W> up;    // [d_ff, d_model]
   Tensor<W> down;  // [d_model, d_ff]
+  // With SwiGLUConfig::bias; empty otherwise.
+  Tensor<float> gate_bias = {};  // [d_ff]
+  Tensor<float> up_bias = {};    // [d_ff]
+  Tensor<float> down_bias = {};  // [d_model]
 
   static SwiGLUWeights random(const SwiGLUConfig& c, Random& rng) {
-    return {detail::random_matrix<W>(c.d_ff, c.d_model, rng),
-            detail::random_matrix<W>(c.d_ff, c.d_model, rng),
-            detail::random_matrix<W>(c.d_model, c.d_ff, rng)};
+    SwiGLUWeights w{detail::random_matrix<W>(c.d_ff, c.d_model, rng),
+                    detail::random_matrix<W>(c.d_ff, c.d_model, rng),
+                    detail::random_matrix<W>(c.d_model, c.d_ff, rng)};
+    if (c.bias) {
+      w.gate_bias = detail::random_uniform(Shape{c.d_ff}, -0.5f, 0.5f, rng);
+      w.up_bias = detail::random_uniform(Shape{c.d_ff}, -0.5f, 0.5f, rng);
+      w.down_bias = detail::random_uniform(Shape{c.d_model}, -0.5f, 0.5f, rng);
+    }
+    return w;
   }
   template <StorageType U>
   SwiGLUWeights<U> to() const {
-    return {gate.template to<U>(), up.template to<U>(), down.template to<U>()};
+    return {gate.template to<U>(),
+            up.template to<U>(),
+            down.template to<U>(),
+            gate_bias,
+            up_bias,
+            down_bias};
   }
 };
 
 // The primitives a backend supplies for SwiGLU (cpu/swiglu.hpp, cuda/swiglu.cuh). The layer's
 // forward owns the steps and their scratch; each primitive knows only its own step:
 //   check(layer, x, y)       refuses what the backend cannot run
-//   gated_up(layer, x, h)    h = act(x · W_gateᵀ) ⊙ (x · W_upᵀ), [T, d_ff]
+//   gated_up(layer, x, h)    h = act(x · W_gateᵀ + b_gate) ⊙ (x · W_upᵀ + b_up), [T, d_ff] (the
+//                            biases where the layer has them)
 //   linear(layer, &SwiGLUWeights<W>::down, h, y)
-//                            y = h · W_downᵀ with the layer's weight (the backend's copy of it)
+//                            y = h · W_downᵀ (+ b_down) with the layer's weights (the backend's
+//                            copy of them)
 template <class B, StorageType W>
 struct SwiGLUKernel {
   static_assert(detail::dependent_false<B>,
@@ -77,6 +96,16 @@ class SwiGLU {
     check_shape(weights_.gate, "SwiGLU", "gate", {config_.d_ff, config_.d_model});
     check_shape(weights_.up, "SwiGLU", "up", {config_.d_ff, config_.d_model});
     check_shape(weights_.down, "SwiGLU", "down", {config_.d_model, config_.d_ff});
+    const auto check_bias = [&](const Tensor<float>& b, const char* what, index_t n) {
+      if (config_.bias)
+        check_shape(b, "SwiGLU", what, {n});
+      else
+        detail::check(b.empty(), "SwiGLU: tensor '", what,
+                      "' given to a layer without biases (SwiGLUConfig::bias is false)");
+    };
+    check_bias(weights_.gate_bias, "gate_bias", config_.d_ff);
+    check_bias(weights_.up_bias, "up_bias", config_.d_ff);
+    check_bias(weights_.down_bias, "down_bias", config_.d_model);
     resident_ = detail::make_resident<Resident>(*this);
   }
 
@@ -91,8 +120,9 @@ class SwiGLU {
   // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
   const Resident& resident() const { return resident_; }
   std::size_t parameter_count() const {
-    return static_cast<std::size_t>(weights_.gate.numel() + weights_.up.numel() +
-                                    weights_.down.numel());
+    const auto& w = weights_;
+    return static_cast<std::size_t>(w.gate.numel() + w.up.numel() + w.down.numel() +
+                                    w.gate_bias.numel() + w.up_bias.numel() + w.down_bias.numel());
   }
   index_t d_model() const { return config_.d_model; }
   State make_state() const { return {}; }

@@ -1,12 +1,14 @@
 // Model<Stack, W>: a language model around a HybridStack,
 //
-//   tokens → embedding rows → Stack → final RMSNorm → LM head → logits
+//   tokens → embedding rows (· embedding_scale) → Stack → final RMSNorm → LM head → logits
+//   (→ cap · tanh(logits / cap) with a logit soft cap)
 //
 // The LM head is its own [n_logits, d_model] matrix or, when tied, the embedding itself. n_logits
 // may exceed the vocabulary (Samba pads its head to padded_vocab_size); token ids must lie in
 // [0, vocab_size). Weights are immutable and shared; the per-sequence State is the stack's.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <utility>
@@ -19,15 +21,31 @@
 
 namespace samba {
 
+// What some families do around the stack (RecurrentGemma scales its embeddings by √d_model and
+// soft-caps its logits).
+struct ModelOptions {
+  float embedding_scale = 1.0f;  // each embedding row is multiplied by it
+  float logit_soft_cap = 0.0f;   // > 0: logits ← cap · tanh(logits / cap); 0: none
+
+  void validate() const {
+    detail::check(std::isfinite(embedding_scale) && embedding_scale != 0.0f,
+                  "Model: embedding_scale must be finite and non-zero, got ", embedding_scale);
+    detail::check(std::isfinite(logit_soft_cap) && logit_soft_cap >= 0.0f,
+                  "Model: logit_soft_cap must be finite and >= 0 (0: none), got ", logit_soft_cap);
+  }
+};
+
 // Which positions get logits: every token of the batch, or only each sequence's last.
 enum class LogitsFor { every_token, last_token };
 
 // The primitives a backend supplies for Model (cpu/model.hpp, cuda/model.cuh); the steps are
 // Model::forward_batch's:
-//   embed(model, tokens, x)        x[t] = the embedding row of tokens[t], as f32
+//   embed(model, tokens, x)        x[t] = the embedding row of tokens[t], as f32, times
+//                                  options().embedding_scale
 //   gather_rows(src, rows, out)    out[i] = src[rows[i]]
 //   head(model, normed, logits)    logits = normed · headᵀ, into the caller's logits (host memory,
-//                                  or device memory on CUDA), complete when head returns
+//                                  or device memory on CUDA), soft-capped where
+//                                  options().logit_soft_cap > 0, complete when head returns
 template <class B, StorageType W>
 struct ModelKernel {
   static_assert(detail::dependent_false<B>,
@@ -46,12 +64,14 @@ class Model {
 
   // lm_head empty: tied to the embedding.
   Model(Stack stack, index_t vocab_size, Tensor<W> embedding, RMSNorm<backend_type> final_norm,
-        Tensor<W> lm_head = {})
+        Tensor<W> lm_head = {}, ModelOptions options = {})
       : stack_(std::move(stack)),
         vocab_size_(vocab_size),
         embedding_(std::move(embedding)),
         final_norm_(std::move(final_norm)),
-        lm_head_(std::move(lm_head)) {
+        lm_head_(std::move(lm_head)),
+        options_(options) {
+    options_.validate();
     const index_t d = stack_.d_model();
     detail::check(vocab_size_ > 0, "Model: vocab_size must be > 0, got ", vocab_size_);
     detail::check(embedding_.shape().rank() == 2 && embedding_.shape()[1] == d &&
@@ -73,6 +93,7 @@ class Model {
   const Tensor<W>& embedding() const { return embedding_; }
   const Tensor<W>& head() const { return lm_head_.empty() ? embedding_ : lm_head_; }
   bool tied() const { return lm_head_.empty(); }
+  const ModelOptions& options() const { return options_; }
   // The backend's own form of the embedding and head (device copies on samba::cuda).
   const Resident& resident() const { return resident_; }
   index_t d_model() const { return stack_.d_model(); }
@@ -142,6 +163,7 @@ class Model {
   Tensor<W> embedding_;
   RMSNorm<backend_type> final_norm_;
   Tensor<W> lm_head_;
+  ModelOptions options_;
   Resident resident_;
 };
 

@@ -56,7 +56,7 @@ Matrix attention(const AttentionConfig& c, const AttentionWeights<W>& w, index_t
       }
     }
   }
-  return linear(o, w.wo);
+  return linear(o, w.wo, w.bo);
 }
 
 template <class B, StorageType W, AttentionKind Kind>

@@ -59,6 +59,16 @@ Matrix linear(const Matrix& x, const Tensor<W>& w) {
   return y;
 }
 
+// y = x · Wᵀ + b, or x · Wᵀ where b is empty.
+template <StorageType W>
+Matrix linear(const Matrix& x, const Tensor<W>& w, const Tensor<float>& b) {
+  Matrix y = linear(x, w);
+  if (!b.empty())
+    for (index_t t = 0; t < y.rows; ++t)
+      for (index_t o = 0; o < y.cols; ++o) y(t, o) += at(b, o);
+  return y;
+}
+
 // In double: core/math.hpp's, as every backend computes them.
 using math::gelu_tanh;
 using math::logsigmoid;

@@ -13,9 +13,7 @@ namespace samba::reference {
 template <StorageType W>
 Matrix rglru(const RGLRUConfig& c, const RGLRUWeights<W>& w, const Matrix& x) {
   const index_t T = x.rows, width = c.width(), bw = c.block_width();
-  Matrix proj = linear(x, w.in_proj);  // y, then x
-  for (index_t t = 0; t < T; ++t)
-    for (index_t i = 0; i < 2 * width; ++i) proj(t, i) += at(w.in_bias, i);
+  Matrix proj = linear(x, w.in_proj, w.in_bias);  // y, then x
   const Matrix u = causal_conv(proj, width, w.conv_weight, w.conv_bias, /*apply_silu=*/false);
   Matrix out(T, width);
   std::vector<double> h(static_cast<std::size_t>(width), 0.0);
@@ -35,10 +33,7 @@ Matrix rglru(const RGLRUConfig& c, const RGLRUWeights<W>& w, const Matrix& x) {
       hi = a * hi + m * sigmoid(gi) * u(t, i);
       out(t, i) = hi * gelu_tanh(proj(t, i));
     }
-  Matrix y = linear(out, w.out_proj);
-  for (index_t t = 0; t < T; ++t)
-    for (index_t i = 0; i < c.d_model; ++i) y(t, i) += at(w.out_bias, i);
-  return y;
+  return linear(out, w.out_proj, w.out_bias);
 }
 
 template <class B, StorageType W>

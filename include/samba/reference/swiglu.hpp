@@ -1,4 +1,5 @@
-// Reference SwiGLU: y = W_down · (act(W_gate · x) ⊙ (W_up · x)), act silu or gelu_tanh (GeGLU).
+// Reference SwiGLU: y = W_down · (act(W_gate · x + b_gate) ⊙ (W_up · x + b_up)) + b_down, act silu
+// or gelu_tanh (GeGLU), the biases where the layer has them.
 #pragma once
 
 #include "samba/layers/swiglu.hpp"
@@ -8,12 +9,12 @@ namespace samba::reference {
 
 template <StorageType W>
 Matrix swiglu(const SwiGLUConfig& c, const SwiGLUWeights<W>& w, const Matrix& x) {
-  Matrix g = linear(x, w.gate);
-  const Matrix u = linear(x, w.up);
+  Matrix g = linear(x, w.gate, w.gate_bias);
+  const Matrix u = linear(x, w.up, w.up_bias);
   const bool gelu = c.activation == GateActivation::gelu_tanh;
   for (std::size_t i = 0; i < g.data.size(); ++i)
     g.data[i] = (gelu ? gelu_tanh(g.data[i]) : silu(g.data[i])) * u.data[i];
-  return linear(g, w.down);
+  return linear(g, w.down, w.down_bias);
 }
 
 template <class B, StorageType W>

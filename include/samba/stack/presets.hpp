@@ -16,6 +16,11 @@
 //                                          any order (set it as data)
 //   NemotronH     [Mamba-2, MLP, attention]  NVIDIA Nemotron-H's block types (its M, -, *): the
 //                                          MLP is FeedForward (relu²), attention has no RoPE
+//   Griffin       [RG-LRU, MLP, RG-LRU, MLP, SWA, MLP]  Griffin / RecurrentGemma (De et al. 2024):
+//                                          two recurrent layers, then one local-attention layer,
+//                                          each with its MLP (GeGLU in RecurrentGemma: set
+//                                          ModelDims' mlp_activation, mlp_bias and
+//                                          attention_output_bias as its family loader does)
 //
 // Every block is PreNorm: y = x + layer(RMSNorm(x)).
 #pragma once
@@ -30,6 +35,7 @@
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
 #include "samba/layers/retention.hpp"
+#include "samba/layers/rglru.hpp"
 #include "samba/layers/swiglu.hpp"
 #include "samba/stack/hybrid_stack.hpp"
 #include "samba/stack/pre_norm.hpp"
@@ -67,6 +73,10 @@ using Mamba2Hybrid =
 template <class B = cpu, StorageType W = float>
 using NemotronH = HybridStack<PreNorm<Mamba2Layer<B, W>>, PreNorm<FeedForward<B, W>>,
                               PreNorm<CausalAttention<B, W>>>;
+template <class B = cpu, StorageType W = float>
+using Griffin = HybridStack<PreNorm<RGLRULayer<B, W>>, PreNorm<SwiGLU<B, W>>,
+                            PreNorm<RGLRULayer<B, W>>, PreNorm<SwiGLU<B, W>>,
+                            PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
 
 }  // namespace presets
 
@@ -83,8 +93,11 @@ struct ModelDims {
   index_t window = 2048;
   double rope_base = 10000.0;
   index_t rotary_dims = -1;  // -1: head_dim
+  bool attention_output_bias = false;
   // MLP
   index_t d_ff = 0;
+  GateActivation mlp_activation = GateActivation::silu;
+  bool mlp_bias = false;
   // Mamba
   index_t d_state = 16;
   index_t d_conv = 4;
@@ -103,6 +116,8 @@ struct ModelDims {
   index_t retention_heads = 0;
   index_t retention_key_dim = 0;
   index_t retention_value_dim = 0;
+  // RG-LRU (Griffin): its gate blocks are n_heads, its conv d_conv
+  index_t lru_width = 0;  // 0: d_model
 };
 
 inline MambaConfig layer_config(const ModelDims& d, std::type_identity<MambaConfig>) {
@@ -144,10 +159,19 @@ inline FeedForwardConfig layer_config(const ModelDims& d, std::type_identity<Fee
   return {d.d_model, d.d_ff};
 }
 inline SwiGLUConfig layer_config(const ModelDims& d, std::type_identity<SwiGLUConfig>) {
-  return {d.d_model, d.d_ff};
+  return {d.d_model, d.d_ff, d.mlp_activation, d.mlp_bias};
 }
 inline AttentionConfig layer_config(const ModelDims& d, std::type_identity<AttentionConfig>) {
-  return {d.d_model, d.n_heads, d.n_kv_heads, d.head_dim, d.window, d.rope_base, d.rotary_dims};
+  return {d.d_model, d.n_heads,   d.n_kv_heads,  d.head_dim,
+          d.window,  d.rope_base, d.rotary_dims, d.attention_output_bias};
+}
+inline RGLRUConfig layer_config(const ModelDims& d, std::type_identity<RGLRUConfig>) {
+  RGLRUConfig c;
+  c.d_model = d.d_model;
+  c.lru_width = d.lru_width;
+  c.n_heads = d.n_heads;
+  c.conv_width = d.d_conv;
+  return c;
 }
 
 namespace detail {

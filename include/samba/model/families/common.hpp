@@ -2,12 +2,15 @@
 // tensors.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "samba/core/dtype.hpp"
 // The loaders are templates over the backend: they build a model for load_model<B>, whose call site
@@ -70,6 +73,21 @@ MambaLayer<B, W> load_mamba_mixer(SafeTensors& st, const std::string& prefix, co
   w.D = st.load<float>(prefix + "D", {di});
   w.out_proj = st.load<W>(prefix + "out_proj.weight", {d, di});
   return MambaLayer<B, W>(c, std::move(w));
+}
+
+// One [Σ rows, d] matrix from the named [rows, d] projections, stacked in order (an in_proj); with
+// d = 0, one vector from the named [rows] vectors (their biases).
+template <StorageType W>
+Tensor<W> stack_rows(SafeTensors& st, const std::vector<std::pair<std::string, index_t>>& parts,
+                     index_t d) {
+  index_t rows = 0;
+  for (const auto& [name, r] : parts) rows += r;
+  HostBuffer<W> out(rows * std::max<index_t>(d, 1));
+  W* o = out.data();
+  for (const auto& [name, r] : parts)
+    o = d > 0 ? std::copy_n(st.load<W>(name, {r, d}).data(), r * d, o)
+              : std::copy_n(st.load<W>(name, {r}).data(), r, o);
+  return d > 0 ? Tensor<W>(Shape{rows, d}, std::move(out)) : Tensor<W>(Shape{rows}, std::move(out));
 }
 
 // The finished model: unused tensors checked, wrapped for runtime use.

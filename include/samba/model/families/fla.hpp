@@ -239,18 +239,6 @@ inline Tensor<float> load_fla_gate_norm(const JsonConfig& cfg, SafeTensors& st,
   return st.load<float>(p + (fused ? "g_norm_swish_gate.weight" : "g_norm.weight"), {V});
 }
 
-// in_proj from the named [rows, d] projections, stacked in order.
-template <StorageType W>
-Tensor<W> stack_rows(SafeTensors& st, const std::vector<std::pair<std::string, index_t>>& parts,
-                     index_t d) {
-  index_t rows = 0;
-  for (const auto& [name, r] : parts) rows += r;
-  HostBuffer<W> out(rows * d);
-  W* o = out.data();
-  for (const auto& [name, r] : parts) o = std::copy_n(st.load<W>(name, {r, d}).data(), r * d, o);
-  return Tensor<W>(Shape{rows, d}, std::move(out));
-}
-
 // The short conv's three depthwise convs ({q,k,v}_conv1d.weight [rows, 1, K]) as one [qkv, K];
 // no bias (the layers' default, which the models keep).
 inline std::pair<Tensor<float>, Tensor<float>> load_fla_short_conv(SafeTensors& st,
