@@ -254,7 +254,14 @@ def config_cases():
         "recurrent-gemma-cap": ({**griffin, "logits_soft_cap": -1.0},
                                 "'logits_soft_cap' must be > 0"),
         "recurrent-gemma-no-cap": ({**griffin, "logits_soft_cap": None}, OK),
-        "recurrent-gemma-all-recurrent": ({**griffin, "block_types": ["recurrent"]}, "tensor '"),
+        "recurrent-gemma-all-recurrent": ({**griffin, "block_types": ["recurrent"]},
+                                          "tensor 'model.layers.2.temporal_block.linear_y.weight' "
+                                          "not found"),
+        "recurrent-gemma-fewer-layers": ({**griffin, "num_hidden_layers": 3},
+                                         "tensors were never loaded"),
+        "recurrent-gemma-missing-tensor": ({**griffin, "block_types": ["attention", "recurrent"]},
+                                           "tensor 'model.layers.0.temporal_block.q_proj.weight' "
+                                           "not found"),
         "recurrent-gemma-untied": ({**griffin, "tie_word_embeddings": False}, OK),
         # samba_fla_f32: hidden 16, 4 layers, attention at 1 and 3 (window 6).
         "samba-fla-attn-out-of-range": ({**fla_samba, "attn": {**fla_samba["attn"],

@@ -17,6 +17,7 @@
 #include <samba/cuda/mamba.cuh>
 #include <samba/cuda/mamba2.cuh>
 #include <samba/cuda/pre_norm.cuh>
+#include <samba/cuda/rglru.cuh>
 #include <samba/cuda/rmsnorm.cuh>
 #include <samba/cuda/swiglu.cuh>
 #include <samba/reference/stack.hpp>

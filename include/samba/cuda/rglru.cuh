@@ -77,8 +77,7 @@ inline constexpr bool has_rglru_kernel<cuda> = true;
 
 template <StorageType W>
 struct RGLRUKernel<cuda, W> {
-  using Layer = RGLRULayer<cuda, W>;
-  using State = typename Layer::State;
+  using Layer = RGLRULayer<cuda, W>;  // incomplete here: its State is a template parameter below
 
   struct Resident {
     cuda_detail::DeviceMatrix<W> in_proj;   // [2w, d_model]
@@ -125,6 +124,7 @@ struct RGLRUKernel<cuda, W> {
                         CudaContext::current());
   }
 
+  template <class State>
   static void conv(const Layer& layer, std::span<State* const> states,
                    std::span<const index_t> lengths, ConstMatrixView<float> u,
                    MatrixView<float> out) {
@@ -134,6 +134,7 @@ struct RGLRUKernel<cuda, W> {
                            out, /*apply_silu=*/false);
   }
 
+  template <class State>
   static void rg_lru(const Layer& layer, std::span<State* const> states,
                      std::span<const index_t> lengths, ConstMatrixView<float> u,
                      MatrixView<float> h) {

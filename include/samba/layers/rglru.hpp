@@ -110,7 +110,7 @@ struct RGLRUWeights {
   }
 };
 
-// The primitives a backend supplies for RGLRULayer (cpu/rglru.hpp):
+// The primitives a backend supplies for RGLRULayer (cpu/rglru.hpp, cuda/rglru.cuh):
 //   check(layer, x, y)                         refuses what the backend cannot run
 //   linear(layer, x, &RGLRUWeights<W>::w, &RGLRUWeights<W>::bias, y)   y = x · wᵀ + bias
 //   conv(layer, states, lengths, u, out)       the causal conv with bias, no activation, each
@@ -121,11 +121,11 @@ struct RGLRUWeights {
 template <class B, StorageType W>
 struct RGLRUKernel {
   static_assert(detail::dependent_false<B>,
-                "RGLRULayer: no kernel for this backend (include samba/samba.hpp for samba::cpu; "
-                "samba::cuda has none yet)");
+                "RGLRULayer: no kernel for this backend (include samba/samba.hpp for samba::cpu, "
+                "samba/cuda.cuh for samba::cuda)");
 };
 
-// Whether backend B has an RGLRUKernel (cpu/rglru.hpp sets it for samba::cpu).
+// Whether backend B has an RGLRUKernel (cpu/rglru.hpp and cuda/rglru.cuh set it).
 template <class B>
 inline constexpr bool has_rglru_kernel = false;
 

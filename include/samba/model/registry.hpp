@@ -37,9 +37,9 @@ template <class First, class... Rest>
 First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's first family
 }  // namespace detail
 
-using Families = FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily,
-                            FlaSambaFamily, GLAFamily, RetNetFamily, NemotronHFamily,
-                            RecurrentGemmaFamily>;
+using Families =
+    FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily, FlaSambaFamily,
+               GLAFamily, RetNetFamily, NemotronHFamily, RecurrentGemmaFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;
