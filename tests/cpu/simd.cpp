@@ -1,3 +1,5 @@
+#include <numbers>
+
 #include <samba/cpu/simd.hpp>
 
 #include "support.hpp"
@@ -6,7 +8,8 @@ using namespace samba;
 
 // The vector helpers of the CPU kernels against double-precision loops, at lengths that run their
 // 8- and 16-wide loops and their tails, in every ISA this CPU runs.
-TEST_CASE("simd: dot, exp_shifted, axpy and silu_mul match double-precision loops", "[cpu][simd]") {
+TEST_CASE("simd: dot, exp_shifted, axpy, silu_mul, gelu_mul and soft_cap match double loops",
+          "[cpu][simd]") {
   const auto isa = GENERATE(from_range(test::cpu_isas()));
   const index_t n = GENERATE(0, 1, 7, 8, 15, 16, 17, 40, 133);
   auto a = test::random_activations(1, std::max<index_t>(n, 1), 3, 2.0f);
@@ -44,5 +47,31 @@ TEST_CASE("simd: dot, exp_shifted, axpy and silu_mul match double-precision loop
   for (index_t i = 0; i < n; ++i) {
     const double ai = a[i], silu = ai / (1.0 + std::exp(-ai));
     CHECK(std::abs(g[i] - silu * b[i]) <= 1e-6 * (std::abs(silu * b[i]) + 1e-30));
+  }
+
+  // gelu_mul into a third buffer and in place over its second operand (RG-LRU's gate).
+  std::vector<float> out(static_cast<std::size_t>(n)), h(b.begin(), b.begin() + n);
+  cpu_detail::gelu_mul(a.data(), b.data(), out.data(), n, isa);
+  cpu_detail::gelu_mul(a.data(), h.data(), h.data(), n, isa);
+  for (index_t i = 0; i < n; ++i) {
+    const double ai = a[i];
+    const double gelu =
+        0.5 * ai *
+        (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (ai + 0.044715 * ai * ai * ai)));
+    CHECK(std::abs(out[i] - gelu * b[i]) <= 1e-6 * (std::abs(gelu * b[i]) + 1e-30));
+    CHECK(h[i] == out[i]);
+  }
+
+  // soft_cap over values that reach both sides of the series' bound (|v / cap| < 0.1) and deep
+  // into the saturation.
+  for (const float cap : {0.5f, 3.0f, 30.0f}) {
+    std::vector<float> v(a.begin(), a.begin() + n);
+    for (index_t i = 0; i < n; i += 3) v[i] *= 0.01f;
+    cpu_detail::soft_cap(v.data(), n, cap, isa);
+    for (index_t i = 0; i < n; ++i) {
+      const double vi = a[i] * (i % 3 == 0 ? 0.01f : 1.0f);
+      const double want_v = cap * std::tanh(vi / cap);
+      CHECK(std::abs(v[i] - want_v) <= 4e-6 * std::abs(want_v) + 1e-30);
+    }
   }
 }

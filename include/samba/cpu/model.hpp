@@ -9,6 +9,7 @@
 
 #include "samba/core/backend.hpp"
 #include "samba/cpu/linear.hpp"
+#include "samba/cpu/simd.hpp"
 #include "samba/model/model.hpp"
 
 namespace samba {
@@ -41,10 +42,8 @@ struct ModelKernel<cpu, W> {
     const float cap = model.options().logit_soft_cap;
     if (cap <= 0.0f) return;
     SAMBA_PARALLEL_FOR_IF(logits.rows() * logits.cols() >= cpu_detail::parallel_min_work / 8)
-    for (index_t t = 0; t < logits.rows(); ++t) {
-      float* r = logits.row(t);
-      for (index_t i = 0; i < logits.cols(); ++i) r[i] = cap * std::tanh(r[i] / cap);
-    }
+    for (index_t t = 0; t < logits.rows(); ++t)
+      cpu_detail::soft_cap(logits.row(t), logits.cols(), cap);
   }
 };
 

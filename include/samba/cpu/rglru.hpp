@@ -218,11 +218,8 @@ struct RGLRUKernel<cpu, W> {
 
   static void gate(const Layer&, ConstMatrixView<float> y, MatrixView<float> h) {
     SAMBA_PARALLEL_FOR_IF(h.rows() * h.cols() >= cpu_detail::parallel_min_work)
-    for (index_t t = 0; t < h.rows(); ++t) {
-      const float* yr = y.row(t);
-      float* hr = h.row(t);
-      for (index_t i = 0; i < h.cols(); ++i) hr[i] *= cpu_detail::gelu_tanh(yr[i]);
-    }
+    for (index_t t = 0; t < h.rows(); ++t)
+      cpu_detail::gelu_mul(y.row(t), h.row(t), h.row(t), h.cols());
   }
 };
 

@@ -37,6 +37,13 @@ inline constexpr float p0 = 1.9875691500e-4f, p1 = 1.3981999507e-3f, p2 = 8.3334
                        p3 = 4.1665795894e-2f, p4 = 1.6666665459e-1f, p5 = 5.0000001201e-1f;
 }  // namespace exp_consts
 
+// gelu_tanh(a) = a/2 · (1 + tanh(k)) = a · σ(2k) with k = √(2/π)(a + 0.044715 a³): the gate of
+// GeGLU through fast_exp. tanh(z) for the soft cap: its odd series near 0 (to z⁷, relative error
+// below 1e-10 for |z| < 0.1), 1 − 2 / (1 + exp(2z)) elsewhere.
+inline constexpr float gelu_2k_1 = 1.5957691216057308f;  // 2 · √(2/π)
+inline constexpr float gelu_2k_3 = 0.071354816f;         // 2 · √(2/π) · 0.044715
+inline constexpr float tanh_series_bound = 0.1f;
+
 // Branch-free so that loops calling it vectorise with any ISA.
 inline float fast_exp(float x) {
   using namespace exp_consts;
@@ -83,6 +90,22 @@ inline float exp_shifted(float* x, index_t n, float shift) {
 
 inline void silu_mul(float* gate, const float* up, index_t n) {
   for (index_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + fast_exp(-gate[i])) * up[i];
+}
+
+inline void gelu_mul(const float* a, const float* b, float* out, index_t n) {
+  for (index_t i = 0; i < n; ++i) {
+    const float x = a[i];
+    out[i] = x / (1.0f + fast_exp(-x * (gelu_2k_1 + gelu_2k_3 * x * x))) * b[i];
+  }
+}
+
+inline void soft_cap(float* v, index_t n, float cap) {
+  for (index_t i = 0; i < n; ++i) {
+    const float z = v[i] / cap, z2 = z * z;
+    const float series = z * (1.0f + z2 * (-1.0f / 3 + z2 * (2.0f / 15 + z2 * (-17.0f / 315))));
+    const float direct = 1.0f - 2.0f / (1.0f + fast_exp(2.0f * z));
+    v[i] = cap * (z > -tanh_series_bound && z < tanh_series_bound ? series : direct);
+  }
 }
 
 template <StorageType W>
@@ -182,6 +205,38 @@ inline void silu_mul(float* gate, const float* up, index_t n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + cpu_detail::fast_exp(-gate[i])) * up[i];
 }
 
+inline void gelu_mul(const float* a, const float* b, float* out, index_t n) {
+  index_t i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  const __m256 c1 = _mm256_set1_ps(gelu_2k_1), c3 = _mm256_set1_ps(gelu_2k_3);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(a + i);
+    const __m256 k2 = _mm256_mul_ps(x, _mm256_fmadd_ps(_mm256_mul_ps(c3, x), x, c1));
+    const __m256 g = _mm256_div_ps(x, _mm256_add_ps(one, fast_exp(_mm256_sub_ps(zero, k2))));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(g, _mm256_loadu_ps(b + i)));
+  }
+  portable::gelu_mul(a + i, b + i, out + i, n - i);
+}
+
+inline void soft_cap(float* v, index_t n, float cap) {
+  index_t i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+  const __m256 vcap = _mm256_set1_ps(cap), inv = _mm256_set1_ps(1.0f / cap);
+  const __m256 bound = _mm256_set1_ps(tanh_series_bound), sign = _mm256_set1_ps(-0.0f);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 z = _mm256_mul_ps(_mm256_loadu_ps(v + i), inv), z2 = _mm256_mul_ps(z, z);
+    __m256 p = _mm256_fmadd_ps(z2, _mm256_set1_ps(-17.0f / 315), _mm256_set1_ps(2.0f / 15));
+    p = _mm256_fmadd_ps(z2, p, _mm256_set1_ps(-1.0f / 3));
+    p = _mm256_fmadd_ps(z2, p, one);
+    const __m256 series = _mm256_mul_ps(z, p);
+    const __m256 direct =
+        _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(one, fast_exp(_mm256_add_ps(z, z)))));
+    const __m256 small = _mm256_cmp_ps(_mm256_andnot_ps(sign, z), bound, _CMP_LT_OQ);
+    _mm256_storeu_ps(v + i, _mm256_mul_ps(vcap, _mm256_blendv_ps(direct, series, small)));
+  }
+  portable::soft_cap(v + i, n - i, cap);
+}
+
 template <StorageType W>
 inline void widen(const W* src, index_t n, float* dst) {
   index_t i = 0;
@@ -247,6 +302,17 @@ inline float exp_shifted(float* x, index_t n, float shift, Isa isa = active_isa(
 // gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + exp(−gate[i])) · up[i] for i < n.
 inline void silu_mul(float* gate, const float* up, index_t n, Isa isa = active_isa()) {
   SAMBA_DETAIL_DISPATCH(isa, silu_mul(gate, up, n));
+}
+
+// out[i] = gelu_tanh(a[i]) · b[i] for i < n (GeGLU's gate, RG-LRU's y branch); out may be a or b.
+inline void gelu_mul(const float* a, const float* b, float* out, index_t n,
+                     Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, gelu_mul(a, b, out, n));
+}
+
+// v[i] = cap · tanh(v[i] / cap) for i < n (a logit soft cap; cap > 0).
+inline void soft_cap(float* v, index_t n, float cap, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, soft_cap(v, n, cap));
 }
 
 // dst[i] = to_float(src[i]) for i < n: exact for every dtype (bf16 is a shift, f16 goes through

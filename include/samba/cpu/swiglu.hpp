@@ -25,11 +25,8 @@ struct SwiGLUKernel<cpu, W> {
     if (layer.config().activation == GateActivation::silu) {
       for (index_t t = 0; t < T; ++t) cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
     } else {  // GeGLU
-      for (index_t t = 0; t < T; ++t) {
-        float* g = h.row(t);
-        const float* u = up.data() + t * d_ff;
-        for (index_t i = 0; i < d_ff; ++i) g[i] = cpu_detail::gelu_tanh(g[i]) * u[i];
-      }
+      for (index_t t = 0; t < T; ++t)
+        cpu_detail::gelu_mul(h.row(t), up.data() + t * d_ff, h.row(t), d_ff);
     }
   }
 
