@@ -82,3 +82,14 @@ TEST_CASE("Model: the embedding scale and the logit soft cap", "[model][options]
   bad.logit_soft_cap = -1.0f;
   CHECK_THROWS_WITH(small_model(bad), Catch::Contains("logit_soft_cap must be finite and >= 0"));
 }
+
+TEST_CASE("RecurrentGemma's embedding scale is sqrt(d_model) rounded to bf16", "[model][options]") {
+  // HF keeps the normalizer in a bf16 buffer: 2560 gives 50.5, not 50.596.
+  CHECK(detail::round_to_bf16(std::sqrt(2560.0)) == 50.5f);
+  CHECK(detail::round_to_bf16(std::sqrt(16.0)) == 4.0f);
+  // Halfway between two bf16 neighbours: to the even one.
+  CHECK(detail::round_to_bf16(1.0 + std::ldexp(1.0, -8)) == 1.0f);
+  CHECK(detail::round_to_bf16(1.0 + 3 * std::ldexp(1.0, -8)) == 1.015625f);
+  // Just past halfway: up.
+  CHECK(detail::round_to_bf16(1.0 + std::ldexp(1.0, -8) + 1e-9) == 1.0078125f);
+}
