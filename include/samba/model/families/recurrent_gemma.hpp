@@ -12,8 +12,8 @@
 // The MLP is GeGLU with biases on its three projections, intermediate_size / 2 wide. Every RMSNorm
 // is Gemma's, x̂ · (1 + w): the loader adds the 1 to the stored weights. The embedding rows are
 // scaled by √hidden_size rounded to bf16 (HF's `normalizer` buffer is a bf16 tensor), the logits
-// soft-capped at logits_soft_cap, and the head is the embedding unless the checkpoint has its own
-// lm_head.weight and tie_word_embeddings is false.
+// soft-capped at logits_soft_cap, and the head is the embedding when tie_word_embeddings is true
+// (the default), else lm_head.weight.
 #pragma once
 
 #include <cmath>
@@ -104,12 +104,14 @@ std::shared_ptr<const LanguageModel> load_recurrent_gemma_family(const JsonConfi
         "\" is not supported (RecurrentGemma uses \"gelu_pytorch_tanh\")");
   check(!cfg.boolean("attention_bias", false), src,
         ": 'attention_bias': true is not supported (q, k and v without biases)");
-  check(d % heads == 0, src, ": hidden_size (", d, ") is not divisible by num_attention_heads (",
-        heads, ")");
   const std::vector<index_t> order = recurrent_gemma_order(cfg, layers);
   const auto has = [&](index_t kind) {
     return std::find(order.begin(), order.end(), kind) != order.end();
   };
+  // Attention's heads split hidden_size (a recurrent-only model, Hawk, needs no such split).
+  if (has(griffin_attention))
+    check(d % heads == 0, src, ": hidden_size (", d, ") is not divisible by num_attention_heads (",
+          heads, ")");
 
   RGLRUConfig rc;
   rc.d_model = d;
@@ -202,7 +204,7 @@ std::shared_ptr<const LanguageModel> load_recurrent_gemma_family(const JsonConfi
       }
     }
   });
-  const bool tied = cfg.boolean("tie_word_embeddings", true) || !st.contains("lm_head.weight");
+  const bool tied = cfg.boolean("tie_word_embeddings", true);
   // Tied with an lm_head.weight saved anyway: HF ties it to the embedding, so the copy is unused.
   if (tied && st.contains("lm_head.weight")) (void)mat("lm_head.weight", vocab, d);
   Model<Stack, W> model(std::move(stack), vocab, mat("model.embed_tokens.weight", vocab, d),
