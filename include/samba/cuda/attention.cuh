@@ -329,14 +329,14 @@ struct AttentionKernel<cuda, W, Kind> {
   struct Resident {
     cuda_detail::DeviceMatrix<W> wqkv;                     // [q_dim + 2·kv_dim, d_model]
     cuda_detail::DeviceMatrix<W> wo;                       // [d_model, q_dim]
-    cuda_detail::DeviceBias bo;                            // [d_model] or null: no output bias
+    cuda_detail::DeviceFloats bo;                          // [d_model] or null: no output bias
     std::shared_ptr<const DeviceBuffer<double>> inv_freq;  // RoPE: base^(−2i / rotary_dims)
     Resident() = default;
     explicit Resident(const Layer& layer) {
       const auto& w = layer.weights();
       wqkv = cuda_detail::upload<W>({&w.wq, &w.wk, &w.wv});
       wo = cuda_detail::upload(w.wo);
-      bo = cuda_detail::upload_bias(w.bo);
+      bo = cuda_detail::upload_floats(w.bo);
       const AttentionConfig& c = layer.config();
       const index_t rd = c.resolved_rotary_dims();
       HostBuffer<double> f(std::max<index_t>(rd / 2, 1));

@@ -156,16 +156,17 @@ __global__ void add_bias_kernel(float* __restrict__ y, long long ldy, int cols, 
   }
 }
 
-// A layer's bias on the device, shared by copies of the layer; null where the layer has none.
-using DeviceBias = std::shared_ptr<const DeviceBuffer<float>>;
-inline DeviceBias upload_bias(const Tensor<float>& b) {
+// A layer's f32 tensor (a bias, RG-LRU's gates and conv) on the device, shared by copies of the
+// layer; null where the tensor is empty (a layer without that bias).
+using DeviceFloats = std::shared_ptr<const DeviceBuffer<float>>;
+inline DeviceFloats upload_floats(const Tensor<float>& b) {
   return b.empty() ? nullptr
                    : std::make_shared<const DeviceBuffer<float>>(to_device(b.data(), b.numel()));
 }
 
-// y = x · Wᵀ (+ b where b is not null).
+// y = x · Wᵀ (+ b where b, the bias, is not null).
 template <StorageType W>
-void linear(ConstMatrixView<float> x, const DeviceMatrix<W>& w, const DeviceBias& b,
+void linear(ConstMatrixView<float> x, const DeviceMatrix<W>& w, const DeviceFloats& b,
             MatrixView<float> y, CudaContext& ctx) {
   linear(x, w, y, ctx);
   const long long n = static_cast<long long>(y.rows()) * y.cols();

@@ -82,23 +82,23 @@ struct RGLRUKernel<cuda, W> {
   struct Resident {
     cuda_detail::DeviceMatrix<W> in_proj;   // [2w, d_model]
     cuda_detail::DeviceMatrix<W> out_proj;  // [d_model, w]
-    cuda_detail::DeviceBias in_bias, out_bias, conv_weight, conv_bias, input_gate, input_gate_bias,
-        recurrent_gate, recurrent_gate_bias;
-    cuda_detail::DeviceBias neg_c_sp;  // [w]: −c · softplus(Λ)
+    cuda_detail::DeviceFloats in_bias, out_bias, conv_weight, conv_bias, input_gate,
+        input_gate_bias, recurrent_gate, recurrent_gate_bias;
+    cuda_detail::DeviceFloats neg_c_sp;  // [w]: −c · softplus(Λ)
     Resident() = default;
     explicit Resident(const Layer& layer) {
-      using cuda_detail::upload_bias;
+      using cuda_detail::upload_floats;
       const auto& w = layer.weights();
       in_proj = cuda_detail::upload(w.in_proj);
       out_proj = cuda_detail::upload(w.out_proj);
-      in_bias = upload_bias(w.in_bias);
-      out_bias = upload_bias(w.out_bias);
-      conv_weight = upload_bias(w.conv_weight);
-      conv_bias = upload_bias(w.conv_bias);
-      input_gate = upload_bias(w.input_gate);
-      input_gate_bias = upload_bias(w.input_gate_bias);
-      recurrent_gate = upload_bias(w.recurrent_gate);
-      recurrent_gate_bias = upload_bias(w.recurrent_gate_bias);
+      in_bias = upload_floats(w.in_bias);
+      out_bias = upload_floats(w.out_bias);
+      conv_weight = upload_floats(w.conv_weight);
+      conv_bias = upload_floats(w.conv_bias);
+      input_gate = upload_floats(w.input_gate);
+      input_gate_bias = upload_floats(w.input_gate_bias);
+      recurrent_gate = upload_floats(w.recurrent_gate);
+      recurrent_gate_bias = upload_floats(w.recurrent_gate_bias);
       const index_t width = layer.config().width();
       HostBuffer<float> ncs(width);
       for (index_t i = 0; i < width; ++i)

@@ -30,10 +30,10 @@ __global__ void silu_mul_kernel(const float* __restrict__ gu, int d_ff, long lon
 template <StorageType W>
 struct SwiGLUKernel<cuda, W> {
   struct Resident {
-    cuda_detail::DeviceMatrix<W> gate_up;  // [2·d_ff, d_model]: gate rows, then up rows
-    cuda_detail::DeviceMatrix<W> down;     // [d_model, d_ff]
-    cuda_detail::DeviceBias gate_up_bias;  // [2·d_ff] or null: no biases
-    cuda_detail::DeviceBias down_bias;     // [d_model] or null
+    cuda_detail::DeviceMatrix<W> gate_up;    // [2·d_ff, d_model]: gate rows, then up rows
+    cuda_detail::DeviceMatrix<W> down;       // [d_model, d_ff]
+    cuda_detail::DeviceFloats gate_up_bias;  // [2·d_ff] or null: no biases
+    cuda_detail::DeviceFloats down_bias;     // [d_model] or null
     Resident() = default;
     explicit Resident(const SwiGLU<cuda, W>& layer)
         : gate_up(cuda_detail::upload<W>({&layer.weights().gate, &layer.weights().up})),
@@ -45,7 +45,7 @@ struct SwiGLUKernel<cuda, W> {
         std::copy_n(w.up_bias.data(), w.up_bias.numel(), b.data() + w.gate_bias.numel());
         gate_up_bias = std::make_shared<const DeviceBuffer<float>>(to_device(b));
       }
-      down_bias = cuda_detail::upload_bias(w.down_bias);
+      down_bias = cuda_detail::upload_floats(w.down_bias);
     }
   };
 
