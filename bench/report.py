@@ -202,11 +202,32 @@ def machine_name(cpu):
     return f"{name}{zen} (family {family} model {model}, {widest})"
 
 
+def read_ceilings(rows):
+    """{buffer MiB: GB/s} of the read ceilings of the run (bench/cpu/ceilings.cpp)."""
+    out = {}
+    for r in rows.values():
+        m = re.fullmatch(r"(\d+)MiB", r["dims"])
+        if r["workload"] == "read_ceiling" and m:
+            out[int(m.group(1))] = r["gb_s"]
+    return out
+
+
+def read_fraction(r, reads):
+    """A decode row's GB/s over the read rate of the smallest measured buffer at least as large as
+    the bytes it reads per token (the largest buffer if none is): the same cache regime."""
+    if r["mode"] != "decode" or not reads or not r["tok_s"] or not r["gb_s"]:
+        return None
+    mib = r["gb_s"] * 1e9 * r["batch"] / r["tok_s"] / 2 ** 20  # bytes per step
+    size = min((s for s in reads if s >= mib), default=max(reads))
+    return 100 * r["gb_s"] / reads[size]
+
+
 def table(rows, ggml_rows, sgemm, memcpy, threads):
     """With ggml's rows of this run: its tok/s and samba ÷ ggml for the same name; without them,
     the ratio of ratios against PEERS.md's figures."""
+    reads = read_ceilings(rows)
     head = ["workload", "dims", "weights", "mode", "T", "ctx", "batch", "tok/s", "GFLOP/s", "GB/s",
-            "% sgemm", "% memcpy"]
+            "% sgemm", "% memcpy", "% read"]
     head += ["ggml tok/s", "samba ÷ ggml"] if ggml_rows else ["vs ggml (PEERS.md)"]
     order = {w: i for i, w in enumerate(WORKLOAD_ORDER)}
     body = []
@@ -217,7 +238,8 @@ def table(rows, ggml_rows, sgemm, memcpy, threads):
                 str(r["ctx"]) if r["mode"] == "decode" and r["ctx"] else "",
                 str(r["batch"]), fmt(r["tok_s"]), fmt(r["gflop_s"]), fmt(r["gb_s"]),
                 fmt(100 * r["gflop_s"] / sgemm, 2) if sgemm else "–",
-                fmt(100 * r["gb_s"] / memcpy, 2) if memcpy else "–"]
+                fmt(100 * r["gb_s"] / memcpy, 2) if memcpy else "–",
+                fmt(read_fraction(r, reads), 2) if r["mode"] == "decode" else ""]
         if ggml_rows:
             g = ggml_rows.get(key)
             line += [fmt(g["tok_s"]) if g else "",
@@ -521,6 +543,11 @@ def main():
     print(f"ceilings of this run: Eigen sgemm 2048³ f32 {fmt(sgemm)} GFLOP/s, "
           f"memcpy 1 GiB {fmt(memcpy)} GB/s (read + write); samba's own GEMM (cpu/gemm.hpp, "
           f"{context.get('samba_cpu_isa', '?')}) {fmt(samba_gemm)} GFLOP/s at the same size")
+    reads = read_ceilings(rows)
+    if reads:
+        print("read ceilings (a buffer read once; a decode row's % read is against the smallest "
+              "buffer at least as large as what it reads per token): "
+              + ", ".join(f"{s} MiB {fmt(reads[s])} GB/s" for s in sorted(reads)))
     if ggml_rows:
         print(f"ggml: measured in this run (bench/peers/ggml.cpp), {len(ggml_rows)} benchmarks; "
               "samba ÷ ggml = our tok/s / ggml's tok/s, same name; > 1: faster than ggml\n")

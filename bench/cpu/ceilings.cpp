@@ -4,7 +4,10 @@
 //   samba_gemm  samba's own (cpu/gemm.hpp), the same size (C = A·Bᵀ): not a ceiling, the GEMM the
 //           layers run, reported beside Eigen's
 //   memcpy  1 GiB → 1 GiB, GB/s = 2 GiB (read + write) / time, split over the threads
+//   read    1 GiB read once (an XOR of its 64-bit words), GB/s = 1 GiB / time, split over the
+//           threads: what a decode step does with the weights, which it reads and never writes
 // Both on SAMBA_BENCH_THREADS threads, compiled with the same flags as the layer benchmarks.
+#include <cstdint>
 #include <cstring>
 
 #include <samba/cpu/eigen.hpp>  // Eigen, through the header that keeps its warnings out
@@ -70,6 +73,33 @@ void memcpy_ceiling(benchmark::State& st) {
   set_counters(st, {0, 0, 2.0 * static_cast<double>(bytes)});
 }
 
+// Each thread reads its own share (paged in by the same thread) and folds it into one word, so that
+// nothing is written and the compiler keeps every load.
+void read_ceiling(benchmark::State& st) {
+  const auto bytes = static_cast<std::size_t>(st.range(0)) << 20;
+  const std::unique_ptr<char[]> src(new char[bytes]);
+  copy_split(nullptr, src.get(), bytes);
+  for (auto _ : st) {
+    std::uint64_t folded = 0;
+#pragma omp parallel reduction(^ : folded)
+    {
+      const auto t = static_cast<std::size_t>(omp_get_thread_num());
+      const auto n = static_cast<std::size_t>(omp_get_num_threads());
+      const std::size_t share = (bytes / n + 4095) & ~std::size_t{4095};
+      const std::size_t begin = std::min(bytes, t * share), end = std::min(bytes, begin + share);
+      std::uint64_t f = 0;
+      for (std::size_t i = begin; i + 8 <= end; i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, src.get() + i, 8);
+        f ^= w;
+      }
+      folded ^= f;
+    }
+    benchmark::DoNotOptimize(folded);
+  }
+  set_counters(st, {0, 0, static_cast<double>(bytes)});
+}
+
 void register_benchmarks() {
   // Best of 3 repetitions is the ceiling (bench/report.py); the min time is fixed here so that the
   // ceilings do not depend on the --benchmark_min_time the layers run with.
@@ -83,6 +113,12 @@ void register_benchmarks() {
   add(bench_name("memcpy_ceiling", copy, "u8", "ceiling", 0, 0, 1), memcpy_ceiling)
       ->MinTime(0.5)
       ->Repetitions(3);
+  for (const int mib : {16, 64, 128, 256, 1024})
+    add(bench_name("read_ceiling", Dims{std::to_string(mib) + "MiB", {}}, "u8", "ceiling", 0, 0, 1),
+        read_ceiling)
+        ->Arg(mib)
+        ->MinTime(0.5)
+        ->Repetitions(3);
 }
 
 }  // namespace
