@@ -7,6 +7,9 @@ changing the checkpoints in tests/model/data or the edge cases below).
                 hand-made edge cases of the format.
   config/       every config.json in tests/model/data, and edge cases.
   cli_args/     samba-cli command lines, arguments separated by NUL bytes.
+  tokenizer/    byte 0 = mode (fuzz/tokenizer_harness.hpp): 0, tokenizer.json files (the tiny one
+                of tests/text/data, a byte-level one, broken ones); 1, text for the tiny
+                tokenizer; 2, text for a byte-level one; 3, little-endian 16-bit ids.
 
 and fuzz/expected/<target>.json: for each seed of safetensors/ and config/, "ok" or a piece of the
 error message the harness must end in.
@@ -334,13 +337,83 @@ def cli_cases():
         "both-sources": ["logits", *m, "--tokens", "1", "--tokens-file", "f", "--out", "o"],
         "unknown": ["frobnicate"],
         "negative": ["generate", *m, "--tokens", "1", "-n", "-1", "--seed", "-3"],
+        "generate-prompt": ["generate", *m, "--prompt", "the cat", "--tokenizer",
+                            "tests/text/data/tiny", "-n", "2", "--ignore-eos"],
+        "tokenize": ["tokenize", "--model", "tests/text/data/tiny", "--text", "the", "--ids"],
+        "tokenize-file": ["tokenize", "--model", "d", "--file", "f", "--no-special"],
+        "detokenize": ["detokenize", "--model", "tests/text/data/tiny", "--tokens", "1,34",
+                       "--skip-special"],
     }
     return {name: b"\0".join(a.encode() for a in args) for name, args in lines.items()}
 
 
+def tokenizer_cases():
+    tiny = (ROOT / "tests" / "text" / "data" / "tiny" / "tokenizer.json").read_bytes()
+    # A byte-level BPE tokenizer: GPT-2's byte characters, one merge, a Split pre-tokenizer.
+    printable = [b for b in range(256) if 33 <= b <= 126 or 161 <= b <= 172 or 174 <= b <= 255]
+    chars, n = {}, 0
+    for b in range(256):
+        if b in printable:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + n)
+            n += 1
+    vocab = {c: b for b, c in chars.items()}
+    vocab["\u0120t"] = 256
+    byte_level = {
+        "model": {"type": "BPE", "vocab": vocab, "merges": ["\u0120 t"], "ignore_merges": True},
+        "normalizer": {"type": "NFC"},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}| ?\\p{L}+|\\s+(?!\\S)|\\s+| ?[^\\s\\p{L}\\p{N}]+"},
+             "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]},
+        "post_processor": {"type": "ByteLevel"},
+        "decoder": {"type": "ByteLevel"},
+        "added_tokens": [{"id": 257, "content": "<|end|>", "special": True}]}
+
+    def variant(**changes):
+        j = json.loads(tiny)
+        for key, value in changes.items():
+            j[key] = value
+        return json.dumps(j).encode()
+
+    def model_variant(**changes):
+        j = json.loads(tiny)
+        j["model"].update(changes)
+        return json.dumps(j).encode()
+
+    def ids(*values):
+        return struct.pack(f"<{len(values)}H", *values)
+
+    return {
+        "tiny-json": (b"\0" + tiny, "ok"),
+        "byte-level-json": (b"\0" + json.dumps(byte_level).encode(), "ok"),
+        "not-json": (b"\0{\"model\": ", "not JSON"),
+        "no-model": (b"\0{}", "no \"model\" object"),
+        "lowercase": (b"\0" + variant(normalizer={"type": "Lowercase"}), "not supported"),
+        "wordpiece": (b"\0" + model_variant(type="WordPiece"), "not supported"),
+        "bad-merge": (b"\0" + model_variant(merges=[["x", "\u2581"]]), "merges[0]"),
+        "bad-regex": (b"\0" + variant(pre_tokenizer={
+            "type": "Split", "pattern": {"Regex": "(("}, "behavior": "Isolated"}), "does not compile"),
+        "bad-template": (b"\0" + variant(post_processor={
+            "type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<x>"}}],
+            "special_tokens": {}}), "names \"<x>\""),
+        "tiny-text": (b"\1the cat sat on the mat.", "ok"),
+        "tiny-unknown": (b"\1Hello, World! 123 \xe2\x82\xac", "ok"),
+        "tiny-specials": (b"\1<s>the</s> <unk>", "ok"),
+        "tiny-invalid": (b"\1a\xff\xfe\xc0\xafb", "ok"),
+        "byte-text": (b"\2The quick brown fox, don't you think? 12345", "ok"),
+        "byte-unicode": ("\2中文 Ελληνικά 😀👨\u200d👩\u200d👧 e\u0301".encode(), "ok"),
+        "byte-spaces": (b"\2  a \t\t b\n\n\r\n   ", "ok"),
+        "byte-invalid": (b"\2\xff\xe2\x82 \xf0\x9f\x98 ok \xed\xa0\x80", "ok"),
+        "ids": (b"\3" + ids(1, 34, 3, 6, 4, 23, 30, 2), "ok"),
+        "ids-outside": (b"\3" + ids(1, 40), "is not in the vocabulary"),
+    }
+
+
 def main():
     for target, cases in [("safetensors", safetensors_cases()), ("config", config_cases()),
-                          ("cli_args", cli_cases())]:
+                          ("cli_args", cli_cases()), ("tokenizer", tokenizer_cases())]:
         out = OUT / target
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)

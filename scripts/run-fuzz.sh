@@ -6,7 +6,7 @@
 #   bash scripts/run-fuzz.sh [--time S] [TARGET...]
 #
 # --time S: seconds per target (default 60, or $SAMBA_FUZZ_TIME); the targets run side by side.
-# TARGETs: safetensors, config, cli_args (default: all). Each run's log is
+# TARGETs: safetensors, config, cli_args, tokenizer (default: all). Each run's log is
 # build/fuzz/runs/<target>/log; its final statistics (executions, coverage) are printed. An input
 # that crashes, leaks or hangs is saved under build/fuzz/runs/<target>/findings/ and the script
 # fails: commit it to fuzz/regressions/<target>/ (tests/model/fuzz_inputs.cpp replays it) and fix
@@ -26,10 +26,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors config cli_args)
+[ ${#targets[@]} -gt 0 ] || targets=(safetensors config cli_args tokenizer)
 
 bash scripts/install-deps.sh cmake make clang libclang-rt-14-dev libeigen3-dev nlohmann-json3-dev \
-  libcli11-dev
+  libcli11-dev pkg-config libonig-dev libutf8proc-dev
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --target "${targets[@]/#/samba_fuzz_}"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite, as CI does:
-#   1. ci:   Release, warnings as errors, every test (ctest). Where nvcc is found (/usr/local/cuda
+#   1. ci:   Release, warnings as errors, every test (ctest), the tokenizer's against its reference
+#            implementation from the npm registry among them. Where nvcc is found (/usr/local/cuda
 #            or PATH) this step also compiles the CUDA backend's tests and benchmarks (sm_90); its
 #            tests run only where a CUDA device is present and are reported as skipped otherwise;
 #   2. asan: AddressSanitizer + UndefinedBehaviorSanitizer (-O1): samba_tests and the samba-cli
@@ -11,7 +12,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh cmake make g++ libeigen3-dev nlohmann-json3-dev libcli11-dev catch2 \
-  libbenchmark-dev clang-format clang libclang-rt-14-dev
+  libbenchmark-dev clang-format clang libclang-rt-14-dev pkg-config libonig-dev libutf8proc-dev
+# The tokenizer's check against the reference implementation (tests/text/run-reference.sh) runs
+# it with node and installs it with npm: Debian's, unless the machine has both already.
+command -v node >/dev/null && command -v npm >/dev/null || bash scripts/install-deps.sh nodejs npm
 
 start=$(date +%s)
 step() {  # step <name> <command...>

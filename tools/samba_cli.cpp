@@ -1,9 +1,14 @@
 // samba-cli: runs a checkpoint from the command line.
 //
-//   samba-cli logits   --model DIR --tokens 1,2,3 --out FILE [--chunk N] [--threads N]
-//   samba-cli generate --model DIR --tokens 1,2,3 -n N [sampling flags] [--batch B] [--chunk N]
-//   samba-cli info     --model DIR
+//   samba-cli logits     --model DIR (--tokens 1,2,3 | --prompt TEXT) --out FILE [--chunk N]
+//   samba-cli generate   --model DIR (--tokens 1,2,3 | --prompt TEXT) -n N [sampling flags]
+//                        [--batch B] [--chunk N]
+//   samba-cli info       --model DIR
+//   samba-cli tokenize   --model DIR (--text TEXT | --file PATH) [--ids] [--no-special]
+//   samba-cli detokenize --model DIR --tokens 1,2,3 [--skip-special]
 //
+// Text (--prompt, tokenize, detokenize) goes through the tokenizer.json beside the weights
+// (samba::Tokenizer); a samba-cli built without Oniguruma and utf8proc says so when asked for it.
 // Every failure, whatever its source (the command line, the checkpoint, the library, the file
 // system), is one line on stderr, "samba-cli: <what>", and exit status 1; help and version go to
 // stdout with status 0. Progress bars and timings go to stderr, so stdout carries only results.
@@ -18,7 +23,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <system_error>
@@ -26,6 +33,9 @@
 #include <vector>
 
 #include <samba/samba.hpp>
+#if SAMBA_CLI_TOKENIZER
+#include <samba/text/tokenizer.hpp>
+#endif
 
 #include "samba_cli_args.hpp"
 
@@ -136,6 +146,20 @@ class Progress {
 
 // --- tokens --------------------------------------------------------------------------------------
 
+#if SAMBA_CLI_TOKENIZER
+using Tokenizer = samba::Tokenizer;
+Tokenizer load_tokenizer(const std::string& dir) {
+  return Tokenizer::from_directory(dir);
+}
+#else
+struct Tokenizer {};  // never made: load_tokenizer fails first
+[[noreturn]] Tokenizer load_tokenizer(const std::string&) {
+  fail(
+      "text needs the tokenizer, and this samba-cli was built without it (install libonig-dev, "
+      "libutf8proc-dev and pkg-config, then build again); --tokens takes ids");
+}
+#endif
+
 // The ids as the model takes them, each checked against its vocabulary.
 std::vector<std::int32_t> checked_tokens(const std::vector<std::int64_t>& ids,
                                          const samba::LanguageModel& model) {
@@ -148,6 +172,25 @@ std::vector<std::int32_t> checked_tokens(const std::vector<std::int64_t>& ids,
     tokens[i] = static_cast<std::int32_t>(ids[i]);
   }
   return tokens;
+}
+
+// The prompt's ids: --tokens / --tokens-file as given, or --prompt through the tokenizer.
+std::vector<std::int64_t> prompt_ids(const samba_cli::TokenSource& source,
+                                     [[maybe_unused]] const std::optional<Tokenizer>& tokenizer) {
+#if SAMBA_CLI_TOKENIZER
+  if (source.is_text()) {
+    const auto ids = tokenizer->encode(source.prompt);
+    if (ids.empty()) fail("--prompt encodes to no tokens");
+    return {ids.begin(), ids.end()};
+  }
+#endif
+  return source.read();
+}
+
+std::optional<Tokenizer> tokenizer_for(const samba_cli::TokenSource& source,
+                                       const std::string& dir) {
+  if (!source.uses_tokenizer()) return std::nullopt;
+  return load_tokenizer(source.tokenizer_dir.empty() ? dir : source.tokenizer_dir);
 }
 
 // --- logits --------------------------------------------------------------------------------------
@@ -209,7 +252,8 @@ namespace samba_cli {
 
 int LogitsCommand::run() const {
   threads.apply();
-  const auto ids = tokens.read();
+  const auto tokenizer = tokenizer_for(tokens, model.dir);
+  const auto ids = prompt_ids(tokens, tokenizer);
   const auto lm = model.load();
   const auto prompt = checked_tokens(ids, *lm);
 
@@ -245,17 +289,148 @@ int LogitsCommand::run() const {
 namespace {
 
 // Sampling from the real vocabulary only: a padded head (Samba's padded_vocab_size) has logits
-// for ids the model cannot be fed.
-std::int32_t next_token(samba::Sampler& sampler, const samba::Session& s) {
-  const auto vocab = static_cast<std::size_t>(s.model().info().vocab_size);
+// for ids the model cannot be fed; when the output is text, only ids the tokenizer can print.
+std::int32_t next_token(samba::Sampler& sampler, const samba::Session& s, index_t limit) {
+  const auto vocab = static_cast<std::size_t>(std::min(s.model().info().vocab_size, limit));
   return sampler.sample(s.logits().first(vocab), s.recent_tokens());
+}
+
+index_t vocab_limit([[maybe_unused]] const std::optional<Tokenizer>& tokenizer) {
+#if SAMBA_CLI_TOKENIZER
+  if (tokenizer) return tokenizer->vocab_size();
+#endif
+  return std::numeric_limits<index_t>::max();
+}
+
+}  // namespace
+
+namespace {
+
+// Where generated tokens go: their ids, comma-separated, or (after --prompt) their text as soon as
+// it is complete UTF-8, ending at the tokenizer's end-of-sequence token unless --ignore-eos.
+class Output {
+ public:
+  // The text continues `prompt` (it is not printed again).
+  Output([[maybe_unused]] const std::optional<Tokenizer>& tokenizer,
+         [[maybe_unused]] std::span<const std::int32_t> prompt, [[maybe_unused]] bool ignore_eos) {
+#if SAMBA_CLI_TOKENIZER
+    if (tokenizer) {
+      stream_.emplace(*tokenizer);
+      stream_->follow(prompt);
+      if (!ignore_eos) eos_ = tokenizer->eos_id();
+    }
+#endif
+  }
+
+  // Prints the token; false when it ends the text.
+  bool put(std::int32_t token) {
+#if SAMBA_CLI_TOKENIZER
+    if (stream_) {
+      if (eos_ && token == *eos_) return false;
+      if (!ids_.empty()) ids_ += ',';
+      ids_ += std::to_string(token);
+      std::fputs(stream_->push(token).c_str(), stdout);
+      std::fflush(stdout);
+      return true;
+    }
+#endif
+    std::printf(count_++ == 0 ? "%d" : ",%d", token);
+    std::fflush(stdout);
+    return true;
+  }
+
+  // Ends the line; after text, the ids it came from go to stderr.
+  void finish() {
+#if SAMBA_CLI_TOKENIZER
+    if (stream_) std::fputs(stream_->flush().c_str(), stdout);
+#endif
+    std::printf("\n");
+    std::fflush(stdout);
+#if SAMBA_CLI_TOKENIZER
+    if (stream_) std::fprintf(stderr, "ids: %s\n", ids_.c_str());
+#endif
+  }
+
+ private:
+#if SAMBA_CLI_TOKENIZER
+  std::optional<samba::DecodeStream> stream_;
+  std::optional<samba::token_id> eos_;
+  std::string ids_;
+#endif
+  std::size_t count_ = 0;
+};
+
+// One sequence, streamed to stdout as it comes.
+int generate_one(const GenerateCommand& cmd, samba::Session& session,
+                 std::span<const std::int32_t> prompt, const std::optional<Tokenizer>& tokenizer) {
+  const index_t n = cmd.n;
+  samba::Sampler sampler(cmd.params(0));
+  Output output(tokenizer, prompt, cmd.ignore_eos);
+  const auto start = Clock::now();
+  index_t made = 0;
+  while (made < n) {
+    const std::int32_t token = next_token(sampler, session, vocab_limit(tokenizer));
+    ++made;
+    if (!output.put(token)) break;
+    session.decode(token);
+  }
+  const double s = seconds_since(start);
+  output.finish();
+  std::fprintf(stderr, "decode: %s%s\n", rate(made, s).c_str(),
+               made < n ? " (stopped at the end-of-sequence token)" : "");
+  std::fprintf(stderr, "state: %s per sequence after %td tokens\n",
+               human_bytes(session.state_bytes()).c_str(), session.position());
+  return 0;
+}
+
+// B continuations of the prefilled prompt, one decode_batch step per token; then each one: a line
+// of ids, or (after --prompt) its text under a line "--- sequence i ---".
+int generate_batch(const GenerateCommand& cmd, const samba::Session& prefilled,
+                   std::span<const std::int32_t> prompt,
+                   const std::optional<Tokenizer>& tokenizer) {
+  const index_t n = cmd.n, batch = cmd.batch;
+  const auto B = static_cast<std::size_t>(batch);
+  std::vector<samba::Session> sessions;
+  std::vector<samba::Sampler> samplers;
+  sessions.reserve(B);
+  samplers.reserve(B);
+  for (std::size_t i = 0; i < B; ++i) {
+    sessions.push_back(prefilled.fork());
+    samplers.emplace_back(cmd.params(i));
+  }
+  std::vector<samba::Session*> group;
+  for (auto& s : sessions) group.push_back(&s);
+  std::vector<std::vector<std::int32_t>> generated(B);
+  std::vector<std::int32_t> step(B);
+  const auto start = Clock::now();
+  for (index_t t = 0; t < n; ++t) {
+    for (std::size_t i = 0; i < B; ++i) {
+      step[i] = next_token(samplers[i], sessions[i], vocab_limit(tokenizer));
+      generated[i].push_back(step[i]);
+    }
+    samba::Session::decode_batch(group, step);
+  }
+  const double s = seconds_since(start);
+  for (std::size_t i = 0; i < B; ++i) {
+    if (tokenizer) std::printf("--- sequence %zu ---\n", i);
+    Output output(tokenizer, prompt, cmd.ignore_eos);
+    for (const std::int32_t id : generated[i])
+      if (!output.put(id)) break;
+    output.finish();
+  }
+  std::fflush(stdout);
+  std::fprintf(stderr, "decode: %s (%td sequences x %td)\n", rate(batch * n, s).c_str(), batch, n);
+  std::fprintf(stderr, "state: %s per sequence after %td tokens\n",
+               human_bytes(sessions[0].state_bytes()).c_str(), sessions[0].position());
+  return 0;
 }
 
 }  // namespace
 
 int GenerateCommand::run() const {
   threads.apply();
-  const auto ids = tokens.read();
+  const auto tokenizer = tokenizer_for(tokens, model.dir);
+  const auto ids = prompt_ids(tokens, tokenizer);
   const auto lm = model.load();
   const auto prompt = checked_tokens(ids, *lm);
 
@@ -269,60 +444,45 @@ int GenerateCommand::run() const {
     progress.finish();
     std::fprintf(stderr, "prefill: %s\n", rate(static_cast<index_t>(prompt.size()), s).c_str());
   }
-  return batch == 1 ? generate_one(session) : generate_batch(session);
+  return batch == 1 ? generate_one(*this, session, prompt, tokenizer)
+                    : generate_batch(*this, session, prompt, tokenizer);
 }
 
-// One sequence, its ids streamed to stdout as they come.
-int GenerateCommand::generate_one(samba::Session& session) const {
-  samba::Sampler sampler(params(0));
-  const auto start = Clock::now();
-  for (index_t i = 0; i < n; ++i) {
-    const std::int32_t token = next_token(sampler, session);
-    std::printf(i == 0 ? "%d" : ",%d", token);
-    std::fflush(stdout);
-    session.decode(token);
+// --- tokenize, detokenize ------------------------------------------------------------------------
+
+int TokenizeCommand::run() const {
+  const std::string input = read();
+  [[maybe_unused]] const Tokenizer tokenizer = load_tokenizer(dir);
+#if SAMBA_CLI_TOKENIZER
+  const auto ids = tokenizer.encode(input, !no_special);
+  if (ids_only) {
+    for (std::size_t i = 0; i < ids.size(); ++i) std::printf(i == 0 ? "%d" : ",%d", ids[i]);
+    std::printf("\n");
+  } else {
+    // The piece as the vocabulary spells it (byte-level: Ġ for a space, Ċ for a newline).
+    for (const auto id : ids) std::printf("%d\t%s\n", id, std::string(tokenizer.token(id)).c_str());
   }
-  const double s = seconds_since(start);
-  std::printf("\n");
   std::fflush(stdout);
-  std::fprintf(stderr, "decode: %s\n", rate(n, s).c_str());
-  std::fprintf(stderr, "state: %s per sequence after %td tokens\n",
-               human_bytes(session.state_bytes()).c_str(), session.position());
+  std::fprintf(stderr, "tokenize: %zu bytes, %zu tokens\n", input.size(), ids.size());
+#endif
   return 0;
 }
 
-// B continuations of the prefilled prompt, one decode_batch step per token; one line each.
-int GenerateCommand::generate_batch(const samba::Session& prefilled) const {
-  const auto B = static_cast<std::size_t>(batch);
-  std::vector<samba::Session> sessions;
-  std::vector<samba::Sampler> samplers;
-  sessions.reserve(B);
-  samplers.reserve(B);
-  for (std::size_t i = 0; i < B; ++i) {
-    sessions.push_back(prefilled.fork());
-    samplers.emplace_back(params(i));
+int DetokenizeCommand::run() const {
+  [[maybe_unused]] const Tokenizer tokenizer = load_tokenizer(dir);
+#if SAMBA_CLI_TOKENIZER
+  std::vector<samba::token_id> tokens;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] < 0 || ids[i] >= tokenizer.vocab_size())
+      fail("token id ", ids[i], " (item ", i + 1, ") is outside the tokenizer's vocabulary [0, ",
+           tokenizer.vocab_size(), ")");
+    tokens.push_back(static_cast<samba::token_id>(ids[i]));
   }
-  std::vector<samba::Session*> group;
-  for (auto& s : sessions) group.push_back(&s);
-  std::vector<std::vector<std::int32_t>> generated(B);
-  std::vector<std::int32_t> step(B);
-  const auto start = Clock::now();
-  for (index_t t = 0; t < n; ++t) {
-    for (std::size_t i = 0; i < B; ++i) {
-      step[i] = next_token(samplers[i], sessions[i]);
-      generated[i].push_back(step[i]);
-    }
-    samba::Session::decode_batch(group, step);
-  }
-  const double s = seconds_since(start);
-  for (const auto& ids : generated) {
-    for (std::size_t j = 0; j < ids.size(); ++j) std::printf(j == 0 ? "%d" : ",%d", ids[j]);
-    std::printf("\n");
-  }
+  const std::string text =
+      tokenizer.decode(tokens, {.skip_special_tokens = skip_special, .clean_up_spaces = {}});
+  std::printf("%s\n", text.c_str());
   std::fflush(stdout);
-  std::fprintf(stderr, "decode: %s (%td sequences x %td)\n", rate(batch * n, s).c_str(), batch, n);
-  std::fprintf(stderr, "state: %s per sequence after %td tokens\n",
-               human_bytes(sessions[0].state_bytes()).c_str(), sessions[0].position());
+#endif
   return 0;
 }
 
@@ -365,6 +525,10 @@ int main(int argc, char** argv) {
         return command_line.generate.run();
       case samba_cli::CommandLine::Command::info:
         return command_line.info.run();
+      case samba_cli::CommandLine::Command::tokenize:
+        return command_line.tokenize.run();
+      case samba_cli::CommandLine::Command::detokenize:
+        return command_line.detokenize.run();
     }
   } catch (const std::exception& e) {  // samba::error, CLI11's errors, std::filesystem_error, ...
     std::fprintf(stderr, "samba-cli: %s\n", one_line(e.what()).c_str());

@@ -74,26 +74,40 @@ inline std::vector<std::int64_t> parse_ids(std::string_view text, const std::str
   return ids;
 }
 
-// Where the prompt comes from: --tokens or --tokens-file, exactly one. check() parses --tokens;
-// read() returns those ids or reads the file.
+// Where the prompt comes from: --tokens, --tokens-file or --prompt (text, encoded by the model's
+// tokenizer), exactly one. check() parses --tokens; read() returns those ids or reads the file.
 struct TokenSource {
-  std::string list, file;
+  std::string list, file, prompt, tokenizer_dir;
   CLI::Option* list_option = nullptr;
   CLI::Option* file_option = nullptr;
+  CLI::Option* prompt_option = nullptr;
   std::vector<std::int64_t> list_ids;
 
   void add_to(CLI::App& app) {
     list_option = app.add_option("--tokens", list, "Prompt token ids, comma-separated (1,2,3)");
     file_option = app.add_option("--tokens-file", file,
                                  "File of prompt token ids, separated by commas and/or whitespace");
+    prompt_option = app.add_option(
+        "--prompt", prompt,
+        "Prompt text, encoded by the tokenizer beside the weights (tokenizer.json); the output is "
+        "then text too");
+    app.add_option("--tokenizer", tokenizer_dir,
+                   "The directory of tokenizer.json (default with --prompt: the --model one); "
+                   "with it, generate prints text");
     list_option->excludes(file_option);
+    prompt_option->excludes(list_option);
+    prompt_option->excludes(file_option);
   }
+
+  bool is_text() const { return prompt_option->count() > 0; }
+  // Text out: after --prompt, or with --tokenizer (ids in, text out).
+  bool uses_tokenizer() const { return is_text() || !tokenizer_dir.empty(); }
 
   void check() {
     if (list_option->count() > 0)
       list_ids = parse_ids(list, "--tokens");
-    else if (file_option->count() == 0)
-      fail("one of --tokens or --tokens-file is required");
+    else if (file_option->count() == 0 && !is_text())
+      fail("one of --tokens, --tokens-file or --prompt is required");
   }
 
   std::vector<std::int64_t> read() const {
@@ -180,6 +194,7 @@ struct GenerateCommand {
   index_t chunk = 512;
   index_t batch = 1;
   std::int64_t seed = 0;  // signed, so that "-1" is an error rather than 2^64 - 1
+  bool ignore_eos = false;
   samba::SamplingParams sampling{
       .temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f, .repetition_penalty = 1.1f};
 
@@ -206,6 +221,8 @@ struct GenerateCommand {
     threads.add_to(app);
     app.add_option("--batch", batch, "Continue B copies of the prompt, decoded together")
         ->capture_default_str();
+    app.add_flag("--ignore-eos", ignore_eos,
+                 "With --prompt: go on after the tokenizer's end-of-sequence token");
   }
 
   void check() {
@@ -226,8 +243,61 @@ struct GenerateCommand {
   }
 
   int run() const;
-  int generate_one(samba::Session& session) const;
-  int generate_batch(const samba::Session& prefilled) const;
+};
+
+// tokenize: text to ids with the tokenizer of --model (a directory that may hold only
+// tokenizer.json and tokenizer_config.json).
+struct TokenizeCommand {
+  std::string dir, text, file;
+  bool ids_only = false;
+  bool no_special = false;
+  CLI::Option* text_option = nullptr;
+  CLI::Option* file_option = nullptr;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--model", dir, "Directory with tokenizer.json (and tokenizer_config.json)")
+        ->required();
+    text_option = app.add_option("--text", text, "The text to encode");
+    file_option = app.add_option("--file", file, "A file whose bytes are the text to encode");
+    text_option->excludes(file_option);
+    app.add_flag(
+        "--ids", ids_only,
+        "Print only the ids, comma-separated on one line (default: id and piece per line)");
+    app.add_flag("--no-special", no_special,
+                 "Leave out the special tokens the post-processor adds (a BOS, for instance)");
+  }
+  void check() const {
+    if (text_option->count() == 0 && file_option->count() == 0)
+      fail("one of --text or --file is required");
+  }
+  std::string read() const {
+    if (text_option->count() > 0) return text;
+    std::ifstream in(file, std::ios::binary);
+    if (!in) fail("--file ", file, ": cannot open: ", std::strerror(errno));
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    if (in.bad()) fail("--file ", file, ": read error");
+    return bytes.str();
+  }
+
+  int run() const;
+};
+
+// detokenize: ids to text with the tokenizer of --model.
+struct DetokenizeCommand {
+  std::string dir, list;
+  bool skip_special = false;
+  std::vector<std::int64_t> ids;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--model", dir, "Directory with tokenizer.json (and tokenizer_config.json)")
+        ->required();
+    app.add_option("--tokens", list, "Token ids, comma-separated (1,2,3)")->required();
+    app.add_flag("--skip-special", skip_special, "Leave out special tokens (BOS, EOS, …)");
+  }
+  void check() { ids = parse_ids(list, "--tokens"); }
+
+  int run() const;
 };
 
 struct InfoCommand {
@@ -252,9 +322,13 @@ class CommandLine {
         app_.add_subcommand("logits", "Write the logits of every prompt position to a file");
     generate_app_ = app_.add_subcommand("generate", "Prefill a prompt and sample a continuation");
     info_app_ = app_.add_subcommand("info", "Describe a checkpoint");
+    tokenize_app_ = app_.add_subcommand("tokenize", "Encode text into token ids");
+    detokenize_app_ = app_.add_subcommand("detokenize", "Decode token ids into text");
     logits.add_to(*logits_app_);
     generate.add_to(*generate_app_);
     info.add_to(*info_app_);
+    tokenize.add_to(*tokenize_app_);
+    detokenize.add_to(*detokenize_app_);
   }
   // The options point into this object.
   CommandLine(const CommandLine&) = delete;
@@ -267,8 +341,10 @@ class CommandLine {
     // CLI11 reads an unknown first word as an unexpected argument; say what it is.
     if (argc > 1 && argv[1][0] != '-') {
       const std::string_view word = argv[1];
-      if (word != "logits" && word != "generate" && word != "info")
-        fail("unknown subcommand '", word, "' (expected logits, generate or info)");
+      if (word != "logits" && word != "generate" && word != "info" && word != "tokenize" &&
+          word != "detokenize")
+        fail("unknown subcommand '", word,
+             "' (expected logits, generate, info, tokenize or detokenize)");
     }
     try {
       app_.parse(argc, argv);
@@ -286,27 +362,39 @@ class CommandLine {
       case Command::info:
         info.check();
         break;
+      case Command::tokenize:
+        tokenize.check();
+        break;
+      case Command::detokenize:
+        detokenize.check();
+        break;
     }
     return std::nullopt;
   }
 
-  enum class Command { logits, generate, info };
+  enum class Command { logits, generate, info, tokenize, detokenize };
   // The subcommand parsed: its member of the same name holds its options.
   Command command() const {
     if (logits_app_->parsed()) return Command::logits;
     if (generate_app_->parsed()) return Command::generate;
+    if (tokenize_app_->parsed()) return Command::tokenize;
+    if (detokenize_app_->parsed()) return Command::detokenize;
     return Command::info;
   }
 
   LogitsCommand logits;
   GenerateCommand generate;
   InfoCommand info;
+  TokenizeCommand tokenize;
+  DetokenizeCommand detokenize;
 
  private:
   CLI::App app_;
   CLI::App* logits_app_ = nullptr;
   CLI::App* generate_app_ = nullptr;
   CLI::App* info_app_ = nullptr;
+  CLI::App* tokenize_app_ = nullptr;
+  CLI::App* detokenize_app_ = nullptr;
 };
 
 }  // namespace samba_cli

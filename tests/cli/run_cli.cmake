@@ -6,6 +6,9 @@
 #   MODE=generate  greedy twice is identical; --batch 3 greedy == single greedy; seeded sampling
 #                  twice is identical; every id is inside the vocabulary VOCAB
 #   MODE=info      `info` names FAMILY and PATTERN
+#   MODE=text      with the tokenizer in TOKENIZER (tests/text/data/tiny): tokenize prints the ids
+#                  the tokenizer's rules give, detokenize turns them back into the text, and
+#                  generate --prompt on CASE_DIR prints the text of the ids generate --tokens gives
 #   MODE=help      ARGS succeed and print "Usage" on stdout
 #   MODE=fail      ARGS fail: non-zero exit status, nothing on stdout, one stderr line
 #                  "samba-cli: ..." matching EXPECT; the paths in ABSENT do not exist afterwards
@@ -75,6 +78,8 @@ if(MODE STREQUAL "setup")
       message(FATAL_ERROR "setup: the config of ${dir} was not changed")
     endif()
   endforeach()
+  file(MAKE_DIRECTORY "${WORK}/bad_tokenizer")
+  file(WRITE "${WORK}/bad_tokenizer/tokenizer.json" "{\"model\": {\"type\": \"BPE\", ")
   file(WRITE "${WORK}/tokens_empty.txt" "\n")
   file(WRITE "${WORK}/tokens_bad.txt" "1 2\n3 x\n")
 
@@ -149,6 +154,69 @@ elseif(MODE STREQUAL "generate")
       message(FATAL_ERROR "generate produced id ${id}, outside the vocabulary [0, ${VOCAB})")
     endif()
   endforeach()
+
+elseif(MODE STREQUAL "text")
+  # "▁the▁cat▁sat." by the tiny tokenizer's merges: <s>, ▁the, ▁ c a t, ▁ s a t, "."
+  # (make_tiny.py: ▁ 3, a … z 4 … 29, "." 30, ▁the 34).
+  set(ids "1,34,3,6,4,23,3,22,4,23,30")
+  run_cli(tokenize --model "${TOKENIZER}" --text "the cat sat." --ids)
+  expect_success("tokenize --ids")
+  if(NOT out STREQUAL "${ids}\n")
+    message(FATAL_ERROR "tokenize --ids printed '${out}', expected '${ids}'")
+  endif()
+  run_cli(tokenize --model "${TOKENIZER}" --text "the" --no-special)
+  expect_success("tokenize")
+  if(NOT out STREQUAL "34\t▁the\n")
+    message(FATAL_ERROR "tokenize --no-special printed '${out}'")
+  endif()
+  file(MAKE_DIRECTORY "${WORK}")
+  file(WRITE "${WORK}/text.txt" "the cat sat.")
+  run_cli(tokenize --model "${TOKENIZER}" --file "${WORK}/text.txt" --ids)
+  if(NOT out STREQUAL "${ids}\n")
+    message(FATAL_ERROR "tokenize --file printed '${out}', expected '${ids}'")
+  endif()
+  run_cli(detokenize --model "${TOKENIZER}" --tokens "${ids}")
+  expect_success("detokenize")
+  if(NOT out STREQUAL "<s> the cat sat.\n")
+    message(FATAL_ERROR "detokenize printed '${out}'")
+  endif()
+  run_cli(detokenize --model "${TOKENIZER}" --tokens "${ids}" --skip-special)
+  if(NOT out STREQUAL "the cat sat.\n")
+    message(FATAL_ERROR "detokenize --skip-special printed '${out}'")
+  endif()
+
+  # generate --prompt prints text (sampled from the ids the tokenizer has) and, on stderr, the ids
+  # it came from; detokenize of those ids is the same text; --tokens with --tokenizer is the same
+  # run from ids.
+  set(common generate --model "${CASE_DIR}" --tokenizer "${TOKENIZER}" -n 10 --temperature 0
+             --threads 1 --ignore-eos)
+  run_cli(${common} --prompt "the cat sat.")
+  expect_success("generate --prompt")
+  set(text "${out}")
+  if(NOT err MATCHES "ids: ([0-9]+(,[0-9]+)*)\n")
+    message(FATAL_ERROR "generate --prompt printed no 'ids:' line on stderr:\n${err}")
+  endif()
+  set(generated "${CMAKE_MATCH_1}")
+  string(REPLACE "," ";" list "${generated}")
+  list(LENGTH list count)
+  if(NOT count EQUAL 10 OR NOT err MATCHES "decode: 10 tokens")
+    message(FATAL_ERROR "generate --prompt -n 10 --ignore-eos made ${count} ids:\n${err}")
+  endif()
+  foreach(id IN LISTS list)
+    if(id GREATER_EQUAL 40)
+      message(FATAL_ERROR "generate --prompt sampled id ${id}, which the tokenizer lacks")
+    endif()
+  endforeach()
+  run_cli(detokenize --model "${TOKENIZER}" --tokens "${generated}")
+  expect_success("detokenize of the generated ids")
+  if(NOT out STREQUAL text)
+    message(FATAL_ERROR "generate --prompt printed '${text}', its ids decode to '${out}'")
+  endif()
+  run_cli(${common} --tokens "${ids}")
+  expect_success("generate --tokens --tokenizer")
+  if(NOT out STREQUAL text)
+    message(FATAL_ERROR "generate --tokens ${ids} printed '${out}', --prompt '${text}'")
+  endif()
 
 elseif(MODE STREQUAL "info")
   run_cli(info --model "${CASE_DIR}")
