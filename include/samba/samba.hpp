@@ -1,6 +1,6 @@
 // samba: header-only C++20 library of hybrid state-space model layers (Mamba, Mamba-2, GLA,
-// retention, sliding-window attention, SwiGLU, RMSNorm) composed into HybridStacks. One include
-// for all.
+// retention, sliding-window attention, SwiGLU, RMSNorm, LayerNorm) composed into HybridStacks. One
+// include for all.
 #pragma once
 
 #include "samba/core/backend.hpp"
@@ -13,6 +13,7 @@
 #include "samba/layers/attention.hpp"
 #include "samba/layers/feed_forward.hpp"
 #include "samba/layers/gla.hpp"
+#include "samba/layers/layer_norm.hpp"
 #include "samba/layers/mamba.hpp"
 #include "samba/layers/mamba2.hpp"
 #include "samba/layers/retention.hpp"
@@ -37,6 +38,7 @@
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/feed_forward.hpp"
 #include "samba/cpu/gla.hpp"
+#include "samba/cpu/layer_norm.hpp"
 #include "samba/cpu/mamba.hpp"
 #include "samba/cpu/mamba2.hpp"
 #include "samba/cpu/model.hpp"

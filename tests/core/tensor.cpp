@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <samba/samba.hpp>
 
+#include "configs.hpp"
+
 using namespace samba;
 
 TEST_CASE("TensorView indexes through strides and slices rows", "[core][tensor]") {
@@ -78,6 +80,26 @@ TEST_CASE("Tensor shares immutable storage and converts dtypes", "[core][tensor]
     });
   for (auto& th : readers) th.join();
   for (double s : sums) CHECK(s == Approx(7.506));
+}
+
+TEST_CASE("an empty tensor has no elements: absent biases count as no parameters",
+          "[core][tensor]") {
+  const Tensor<float> none;
+  CHECK(none.empty());
+  CHECK(none.numel() == 0);
+  CHECK(none.bytes() == 0);
+  CHECK(none.span().empty());
+  // A layer's optional weights add nothing when absent, their size when present.
+  Random rng(1);
+  const index_t d = 6, f = 10;
+  CHECK(SwiGLU<>::random({d, f}, rng).parameter_count() == static_cast<std::size_t>(3 * d * f));
+  SwiGLUConfig biased{d, f};
+  biased.bias = true;
+  CHECK(SwiGLU<>::random(biased, rng).parameter_count() ==
+        static_cast<std::size_t>(3 * d * f + 2 * f + d));
+  const auto attn = test::attn_config(8, 2, 1, 4, 3, -1, 500.0);
+  CHECK(SlidingWindowAttention<>::random(attn, rng).parameter_count() ==
+        static_cast<std::size_t>(8 * 8 + 2 * 8 * 4 + 8 * 8));
 }
 
 TEST_CASE("check_shape names the layer, the tensor and both shapes", "[core][tensor]") {

@@ -24,6 +24,20 @@ TEST_CASE("CUDA RMSNorm matches the reference", "[cuda][rmsnorm]") {
   }
 }
 
+TEST_CASE("CUDA LayerNorm matches the reference", "[cuda][layer_norm]") {
+  for (const index_t d : {1, 6, 64, 131, 2560}) {
+    for (const index_t T : {1, 7, 33}) {
+      CAPTURE(d, T);
+      Random rng(static_cast<std::uint64_t>(d * 100 + T));
+      const LayerNormConfig c{d, 1e-5f};
+      const LayerNorm<cuda> norm(c, LayerNormWeights::random(c, rng));
+      const auto x = test::random_activations(T, d, 7);
+      const auto y = run_whole(norm, x, d);
+      CHECK(rel_error(y, reference::forward(norm, as_matrix(x, d))) < 1e-6);
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("CUDA SwiGLU matches the reference (GEMV and cuBLAS paths)", "[cuda][swiglu]",
                    float, bf16, f16) {
   using W = TestType;

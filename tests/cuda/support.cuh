@@ -13,6 +13,7 @@
 #include <samba/cuda/backend.cuh>
 #include <samba/cuda/feed_forward.cuh>
 #include <samba/cuda/graph.cuh>
+#include <samba/cuda/layer_norm.cuh>
 #include <samba/cuda/linear_attention.cuh>
 #include <samba/cuda/mamba.cuh>
 #include <samba/cuda/mamba2.cuh>

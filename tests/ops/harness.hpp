@@ -55,6 +55,17 @@ struct RMSNormRow {
   }
 };
 
+struct LayerNormRow {
+  static constexpr const char* name = "LayerNorm";
+  static constexpr int weight_types = 1;
+  static int shapes() { return 3; }
+  template <class B, StorageType>
+  static auto make(int s, Random& rng) {
+    const LayerNormConfig c{std::array<index_t, 3>{1, 6, 131}[s], 1e-5f};
+    return LayerNorm<B>(c, LayerNormWeights::random(c, rng));
+  }
+};
+
 struct SwiGLURow {
   static constexpr const char* name = "SwiGLU";
   static constexpr int weight_types = 3;
@@ -239,9 +250,9 @@ struct GriffinStackRow {
   }
 };
 
-using Rows =
-    std::tuple<RMSNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow, SambaStackRow,
-               Mamba2Row, GLARow, RetentionRow, FeedForwardRow, RGLRURow, GriffinStackRow>;
+using Rows = std::tuple<RMSNormRow, LayerNormRow, SwiGLURow, MambaRow, SlidingWindowRow,
+                        CausalAttentionRow, SambaStackRow, Mamba2Row, GLARow, RetentionRow,
+                        FeedForwardRow, RGLRURow, GriffinStackRow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

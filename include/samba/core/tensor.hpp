@@ -273,7 +273,9 @@ class Tensor {
 
   const Shape& shape() const { return shape_; }
   const T* data() const { return data_.get(); }
-  index_t numel() const { return shape_.numel(); }
+  // An empty tensor (an optional weight that is absent, e.g. a bias) has no elements, whatever its
+  // default shape's product says: parameter counts and byte counts add it as 0.
+  index_t numel() const { return data_ ? shape_.numel() : 0; }
   std::size_t bytes() const { return static_cast<std::size_t>(numel()) * sizeof(T); }
   static constexpr samba::dtype dtype() { return dtype_of_v<T>; }
   bool empty() const { return data_ == nullptr; }

@@ -4,6 +4,7 @@
 
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/common.cuh"
+#include "samba/cuda/layer_norm.cuh"
 #include "samba/cuda/rmsnorm.cuh"
 #include "samba/stack/pre_norm.hpp"
 

@@ -1,10 +1,11 @@
 // Reference of blocks and stacks, composed from the layer references: PreNorm is
-// x + layer(rmsnorm(x)); a stack applies its blocks in order.
+// x + layer(norm(x)); a stack applies its blocks in order.
 #pragma once
 
 #include "samba/reference/attention.hpp"
 #include "samba/reference/feed_forward.hpp"
 #include "samba/reference/gla.hpp"
+#include "samba/reference/layer_norm.hpp"
 #include "samba/reference/mamba.hpp"
 #include "samba/reference/mamba2.hpp"
 #include "samba/reference/retention.hpp"
@@ -16,8 +17,8 @@
 
 namespace samba::reference {
 
-template <class L>
-Matrix forward(const PreNorm<L>& block, const Matrix& x) {
+template <class L, class N>
+Matrix forward(const PreNorm<L, N>& block, const Matrix& x) {
   Matrix y = forward(block.layer(), forward(block.norm(), x));
   for (std::size_t i = 0; i < y.data.size(); ++i) y.data[i] += x.data[i];
   return y;

@@ -1,17 +1,20 @@
-// PreNorm<L>: the pre-norm residual block around any layer L,
+// PreNorm<L, Norm>: the pre-norm residual block around any layer L,
 //
-//   y = x + L(RMSNorm(x))
+//   y = x + L(Norm(x))
 //
-// It is itself a Layer (same State as L), so blocks compose like layers.
+// Norm is RMSNorm unless a model says otherwise (LayerNorm with a bias for Phi-4-mini-flash). It is
+// itself a Layer (same State as L), so blocks compose like layers.
 #pragma once
 
 #include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "samba/core/backend.hpp"
 #include "samba/core/concepts.hpp"
 #include "samba/core/random.hpp"
+#include "samba/layers/layer_norm.hpp"
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/stack/batch.hpp"
 
@@ -27,13 +30,15 @@ struct PreNormKernel {
                 "samba/cuda.cuh for samba::cuda)");
 };
 
-template <Layer L>
+template <Layer L, class N = RMSNorm<typename L::backend_type>>
 class PreNorm {
  public:
   using layer_type = L;
   using backend_type = typename L::backend_type;
   using State = typename L::State;
-  using Norm = RMSNorm<backend_type>;
+  using Norm = N;
+  static_assert(std::is_same_v<typename Norm::backend_type, backend_type>,
+                "PreNorm: the norm and the layer must run on the same backend");
   struct Config {
     typename L::Config layer;
     float norm_eps = 1e-5f;
@@ -51,8 +56,8 @@ class PreNorm {
   }
   {
     L layer = L::random(config.layer, rng);
-    const RMSNormConfig nc{layer.d_model(), config.norm_eps};
-    return PreNorm(Norm(nc, RMSNormWeights::random(nc, rng)), std::move(layer));
+    const typename Norm::Config nc{layer.d_model(), config.norm_eps};
+    return PreNorm(Norm(nc, Norm::Weights::random(nc, rng)), std::move(layer));
   }
 
   const Norm& norm() const { return norm_; }
@@ -71,7 +76,7 @@ class PreNorm {
   }
 
   // A ragged batch (see stack/batch.hpp): the norm and the residual run over all rows at once;
-  // y = x + layer(rmsnorm(x)).
+  // y = x + layer(norm(x)).
   void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
                      ConstMatrixView<float> x, MatrixView<float> y) const {
     using K = PreNormKernel<backend_type>;
