@@ -63,6 +63,8 @@ inline std::string type_of(const json& j, const std::string& where) {
 // A pattern: a literal string or a regular expression ({"String": …} / {"Regex": …}).
 class Pattern {
  public:
+  // A literal string.
+  explicit Pattern(std::string literal) : literal_(std::move(literal)) {}
   Pattern(const json& j, const std::string& where) {
     check(j.is_object(), "tokenizer: ", where, " must be {\"String\": …} or {\"Regex\": …}");
     if (const auto it = j.find("String"); it != j.end() && it->is_string()) {
@@ -108,6 +110,20 @@ inline std::string strip_chars(std::string_view s, std::string_view c, std::size
   for (std::size_t i = 0; i < start && s.starts_with(c); ++i) s.remove_prefix(c.size());
   for (std::size_t i = 0; i < stop && s.ends_with(c); ++i) s.remove_suffix(c.size());
   return std::string(s);
+}
+
+// The stages a Sequence lists under `key`, each made by make(item, its place in the file); null
+// entries (make returns nullptr) are left out.
+template <class Stage, class Make>
+std::vector<std::unique_ptr<Stage>> make_stages(const json& j, const char* key,
+                                                const std::string& where, const Make& make) {
+  const json& list = field(j, key, where);
+  check(list.is_array(), "tokenizer: ", where, ".", key, " must be an array");
+  std::vector<std::unique_ptr<Stage>> stages;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    if (auto stage = make(list[i], where + "." + key + "[" + std::to_string(i) + "]"))
+      stages.push_back(std::move(stage));
+  return stages;
 }
 
 }  // namespace pipeline_detail
@@ -224,15 +240,10 @@ inline std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& j,
   if (type == "Strip")
     return std::make_unique<StripSpace>(bool_field(j, "strip_left", where, true),
                                         bool_field(j, "strip_right", where, true));
-  if (type == "Sequence") {
-    const json& list = field(j, "normalizers", where);
-    check(list.is_array(), "tokenizer: ", where, ".normalizers must be an array");
-    std::vector<std::unique_ptr<Normalizer>> parts;
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto p = make_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]"))
-        parts.push_back(std::move(p));
-    return std::make_unique<NormalizerSequence>(std::move(parts));
-  }
+  if (type == "Sequence")
+    return std::make_unique<NormalizerSequence>(make_stages<Normalizer>(
+        j, "normalizers", where,
+        [](const json& item, const std::string& at) { return make_normalizer(item, at); }));
   fail("tokenizer: ", where, ": normalizer type \"", type,
        "\" is not supported (NFC, NFD, NFKC, NFKD, Prepend, Replace, Strip and Sequence are)");
 }
@@ -402,18 +413,19 @@ inline PrependScheme prepend_scheme_of(const json& j, const std::string& where) 
 class Metaspace final : public PreTokenizer {
  public:
   Metaspace(std::string replacement, PrependScheme scheme, bool split)
-      : replacement_(std::move(replacement)), scheme_(scheme), split_(split) {}
+      : replacement_(std::move(replacement)),
+        marker_(replacement_),
+        scheme_(scheme),
+        split_(split) {}
   void split(std::vector<Piece>& pieces) const override {
     std::vector<Piece> out;
-    const Pattern space(json{{"String", " "}}, "Metaspace");
-    const Pattern marker(json{{"String", replacement_}}, "Metaspace");
     for (Piece& piece : pieces) {
-      piece.text = space.replace_all(piece.text, replacement_);
+      piece.text = space_.replace_all(piece.text, replacement_);
       const bool prepend =
           scheme_ == PrependScheme::always || (scheme_ == PrependScheme::first && piece.at_start);
       if (prepend && !piece.text.starts_with(replacement_)) piece.text.insert(0, replacement_);
       if (split_)
-        split_by(marker, piece, SplitBehavior::merged_with_next, false, out);
+        split_by(marker_, piece, SplitBehavior::merged_with_next, false, out);
       else
         out.push_back(std::move(piece));
     }
@@ -422,6 +434,7 @@ class Metaspace final : public PreTokenizer {
 
  private:
   std::string replacement_;
+  Pattern marker_, space_{" "};
   PrependScheme scheme_;
   bool split_;
 };
@@ -462,15 +475,10 @@ inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(
                                    each ? SplitBehavior::isolated : SplitBehavior::contiguous,
                                    false);
   }
-  if (type == "Sequence") {
-    const json& list = field(j, "pretokenizers", where);
-    check(list.is_array(), "tokenizer: ", where, ".pretokenizers must be an array");
-    std::vector<std::unique_ptr<PreTokenizer>> parts;
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto p = make_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]"))
-        parts.push_back(std::move(p));
-    return std::make_unique<PreTokenizerSequence>(std::move(parts));
-  }
+  if (type == "Sequence")
+    return std::make_unique<PreTokenizerSequence>(make_stages<PreTokenizer>(
+        j, "pretokenizers", where,
+        [](const json& item, const std::string& at) { return make_pre_tokenizer(item, at); }));
   fail("tokenizer: ", where, ": pre_tokenizer type \"", type,
        "\" is not supported (ByteLevel, Split, Metaspace, Digits and Sequence are)");
 }
@@ -660,18 +668,17 @@ class StripDecoder final : public Decoder {
 class MetaspaceDecoder final : public Decoder {
  public:
   MetaspaceDecoder(std::string replacement, PrependScheme scheme)
-      : replacement_(std::move(replacement)), scheme_(scheme) {}
+      : marker_(std::move(replacement)), scheme_(scheme) {}
   void decode(std::vector<std::string>& tokens, std::vector<bool>&) const override {
-    const Pattern marker(json{{"String", replacement_}}, "Metaspace");
     for (std::size_t i = 0; i < tokens.size(); ++i) {
-      tokens[i] = marker.replace_all(tokens[i], " ");
+      tokens[i] = marker_.replace_all(tokens[i], " ");
       if (i == 0 && scheme_ != PrependScheme::never && tokens[i].starts_with(' '))
         tokens[i].erase(0, 1);
     }
   }
 
  private:
-  std::string replacement_;
+  Pattern marker_;
   PrependScheme scheme_;
 };
 
@@ -715,15 +722,10 @@ inline std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j,
   if (type == "Metaspace")
     return std::make_unique<MetaspaceDecoder>(string_field(j, "replacement", where, "\u2581"),
                                               prepend_scheme_of(j, where));
-  if (type == "Sequence") {
-    const json& list = field(j, "decoders", where);
-    check(list.is_array(), "tokenizer: ", where, ".decoders must be an array");
-    std::vector<std::unique_ptr<Decoder>> parts;
-    for (std::size_t i = 0; i < list.size(); ++i)
-      if (auto p = make_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]"))
-        parts.push_back(std::move(p));
-    return std::make_unique<DecoderSequence>(std::move(parts));
-  }
+  if (type == "Sequence")
+    return std::make_unique<DecoderSequence>(make_stages<Decoder>(
+        j, "decoders", where,
+        [](const json& item, const std::string& at) { return make_decoder(item, at); }));
   fail("tokenizer: ", where, ": decoder type \"", type,
        "\" is not supported (ByteLevel, ByteFallback, Fuse, Replace, Strip, Metaspace and Sequence "
        "are)");

@@ -131,9 +131,7 @@ class Tokenizer {
     } else {
       for (std::size_t i = 0; i < tokens.size(); ++i) out += (i ? " " : "") + tokens[i];
     }
-    if (const std::string& suffix = bpe_->end_of_word_suffix(); !suffix.empty())
-      out = text::pipeline_detail::Pattern(nlohmann::json{{"String", suffix}}, "end_of_word_suffix")
-                .replace_all(out, " ");
+    if (!bpe_->end_of_word_suffix().empty()) out = suffix_.replace_all(out, " ");
     return out;
   }
 
@@ -184,6 +182,7 @@ class Tokenizer {
     const std::string type = j["model"].value("type", std::string("BPE"));
     check(type == "BPE", "tokenizer: model type \"", type, "\" is not supported (BPE is)");
     bpe_ = std::make_unique<text::Bpe>(j["model"]);
+    suffix_ = text::pipeline_detail::Pattern(bpe_->end_of_word_suffix());
     const auto get = [&](const char* key) -> const nlohmann::json& {
       static const nlohmann::json null;
       const auto it = j.find(key);
@@ -391,16 +390,18 @@ class Tokenizer {
 
   // transformers' clean_up_tokenization.
   static std::string clean_up(std::string s) {
-    static const std::pair<const char*, const char*> rules[] = {
-        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-    for (const auto& [from, to] : rules)
-      s = text::pipeline_detail::Pattern(nlohmann::json{{"String", from}}, "clean-up")
-              .replace_all(s, to);
+    using text::pipeline_detail::Pattern;
+    static const std::pair<Pattern, const char*> rules[] = {
+        {Pattern(" ."), "."},    {Pattern(" ?"), "?"},   {Pattern(" !"), "!"},
+        {Pattern(" ,"), ","},    {Pattern(" ' "), "'"},  {Pattern(" n't"), "n't"},
+        {Pattern(" 'm"), "'m"},  {Pattern(" 's"), "'s"}, {Pattern(" 've"), "'ve"},
+        {Pattern(" 're"), "'re"}};
+    for (const auto& [from, to] : rules) s = from.replace_all(s, to);
     return s;
   }
 
   std::unique_ptr<text::Bpe> bpe_;
+  text::pipeline_detail::Pattern suffix_{""};  // the model's end_of_word_suffix
   std::unique_ptr<text::Normalizer> normalizer_;
   std::unique_ptr<text::PreTokenizer> pre_tokenizer_;
   text::PostProcessor post_;
