@@ -11,6 +11,7 @@
 #include "samba/core/tensor.hpp"
 
 #include "samba/layers/attention.hpp"
+#include "samba/layers/differential_attention.hpp"
 #include "samba/layers/feed_forward.hpp"
 #include "samba/layers/gla.hpp"
 #include "samba/layers/layer_norm.hpp"
@@ -35,6 +36,7 @@
 
 // The CPU backend's kernels (Eigen).
 #include "samba/cpu/attention.hpp"
+#include "samba/cpu/differential_attention.hpp"
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/feed_forward.hpp"
 #include "samba/cpu/gla.hpp"

@@ -46,6 +46,33 @@ TEST_CASE("MambaLayer: chunked, whole and token-by-token runs agree", "[layers][
   CHECK(test::rel_error(tokens.view<2>({T, d}), want) <= 2e-5);
 }
 
+TEST_CASE("MambaLayer: the memory output is the scan's before the gate, chunk by chunk",
+          "[layers][mamba]") {
+  const index_t d = 12, T = 45;
+  Random rng(6);
+  const auto layer = MambaLayer<>::random(small_mamba(d, 5, 4, 2, 3), rng);
+  auto x = test::random_activations(T, d, 29);
+  const auto xv = x.view<2>({T, d});
+  reference::Matrix want_memory;
+  const auto want =
+      reference::mamba(layer.config(), layer.weights(), reference::Matrix::from(xv), &want_memory);
+  const index_t di = layer.config().d_inner();
+  for (const index_t chunk : {T, index_t{1}, index_t{7}}) {
+    INFO("chunk " << chunk);
+    auto state = layer.make_state();
+    MambaLayer<>::State* states[] = {&state};
+    HostBuffer<float> y(T * d), memory(T * di);
+    for (index_t t = 0; t < T; t += chunk) {
+      const index_t n = std::min(chunk, T - t);
+      const index_t lengths[] = {n};
+      layer.forward_batch(states, lengths, xv.slice(t, n), y.view<2>({T, d}).slice(t, n),
+                          memory.view<2>({T, di}).slice(t, n));
+    }
+    CHECK(test::rel_error(y.view<2>({T, d}), want) <= 2e-5);
+    CHECK(test::rel_error(memory.view<2>({T, di}), want_memory) <= 2e-5);
+  }
+}
+
 TEST_CASE("MambaLayer state has a constant size and snapshots by copy", "[layers][mamba]") {
   const index_t d = 8;
   Random rng(9);
@@ -242,7 +269,7 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
   auto uc = test::random_activations(T, d, 1);
   auto xz = test::random_activations(T, 2 * d, 2);  // z is the second half of each row
   auto xdbl = test::random_activations(T, xw, 3);
-  HostBuffer<float> delta(T * d), out(T * d);
+  HostBuffer<float> delta(T * d), out(T * d), ungated(T * d);
   for (index_t t = 0; t < T; ++t)
     for (index_t ch = 0; ch < d; ++ch) {
       const index_t k = (t + 2 * ch) % 4;
@@ -262,9 +289,10 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
                                 {split + 2, 2},
                                 {split + 4, T - split - 4}})
     Kernel::scan_sequence(layer, state, uc.data() + t0 * d, delta.data() + t0 * d,
-                          xdbl.data() + t0 * xw + r, xw, z.slice(t0, len), out.data() + t0 * d);
+                          xdbl.data() + t0 * xw + r, xw, z.slice(t0, len), out.data() + t0 * d,
+                          ungated.data() + t0 * d);
 
-  reference::Matrix want(T, d), want_h(d, n);
+  reference::Matrix want(T, d), want_ungated(T, d), want_h(d, n);
   const float* A = layer.A().data();
   const float* D = layer.weights().D.data();
   for (index_t ch = 0; ch < d; ++ch) {
@@ -276,12 +304,14 @@ TEST_CASE("MambaKernel: selective scan on awkward widths and extreme Δ", "[laye
         h[s] = std::exp(dt * A[ch * n + s]) * h[s] + dt * xdbl[t * xw + r + s] * u;
         acc += xdbl[t * xw + r + n + s] * h[s];
       }
-      want(t, ch) = (acc + D[ch] * u) * zv / (1.0 + std::exp(-zv));
+      want_ungated(t, ch) = acc + D[ch] * u;
+      want(t, ch) = want_ungated(t, ch) * zv / (1.0 + std::exp(-zv));
     }
     for (index_t s = 0; s < n; ++s) want_h(ch, s) = h[s];
   }
   INFO("d_inner " << d << " d_state " << n << " T " << T);
   CHECK(test::rel_error(out.view<2>({T, d}), want) <= 2e-5);
+  CHECK(test::rel_error(ungated.view<2>({T, d}), want_ungated) <= 2e-5);
   CHECK(test::rel_error(state.ssm.view<2>({d, n}), want_h) <= 2e-5);
 }
 

@@ -48,80 +48,28 @@ inline void apply_rope(MatrixView<float> rows, index_t n_heads, index_t head_dim
   }
 }
 
-}  // namespace cpu_detail
+// The flash-style attention core shared by the attention layers (Attention, DifferentialAttention):
+// a chunk of T queries at absolute positions p0 … p0 + T − 1 attends over the keys its window
+// sees, read where they lie: up to two runs in a ring-buffer cache (positions < p0, row p %
+// capacity) and the chunk's own keys. Query head h reads KV head h / (n_heads / n_kv_heads).
+struct AttendArgs {
+  index_t n_heads, n_kv_heads, head_dim;
+  float scale;                     // scores are q · k · scale
+  index_t window;                  // keys a query sees, itself included (max index_t: causal)
+  index_t p0;                      // absolute position of the chunk's first query
+  const float *cache_k, *cache_v;  // [capacity, n_kv_heads · head_dim]; positions < p0
+  index_t capacity;
+  ConstMatrixView<float> q;  // [T, n_heads · head_dim]
+  const float *k, *v;        // the chunk's keys and values: row t at k + t · ld_kv
+  index_t ld_kv;
+  MatrixView<float> out;  // [T, n_heads · head_dim]
+};
 
-template <StorageType W, AttentionKind Kind>
-struct AttentionKernel<cpu, W, Kind> {
-  using Layer = Attention<cpu, W, Kind>;
-  using State = typename Layer::State;
+struct FlashAttention {
   static constexpr index_t query_tile = 64;
 
-  static void check(const Layer&, ConstMatrixView<float>, MatrixView<float>) {}
-
-  // Three GEMMs into the column ranges of qkv (the weights stay as loaded: no fused copy).
-  static void project_qkv(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> qkv) {
-    const auto& c = layer.config();
-    const auto& w = layer.weights();
-    const index_t qd = c.q_dim(), kvd = c.kv_dim();
-    cpu_detail::linear(x, w.wq, columns(qkv, 0, qd));
-    cpu_detail::linear(x, w.wk, columns(qkv, qd, kvd));
-    cpu_detail::linear(x, w.wv, columns(qkv, qd + kvd, kvd));
-  }
-
-  static void reserve(const Layer&, State& s, index_t len) {
-    const index_t needed = std::min(s.max_rows, s.position + len);
-    if (s.capacity >= needed) return;
-    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
-    HostBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
-    std::copy_n(s.k.data(), s.capacity * s.kv_dim, k.data());
-    std::copy_n(s.v.data(), s.capacity * s.kv_dim, v.data());
-    s.k = std::move(k);
-    s.v = std::move(v);
-    s.capacity = cap;
-  }
-
-  // q and k lie side by side in a row of qkv: one pass rotates n_heads + n_kv_heads heads.
-  static void rope(const Layer& layer, std::span<State* const> states,
-                   std::span<const index_t> lengths, MatrixView<float> qkv) {
-    const auto& c = layer.config();
-    const index_t heads = c.n_heads + c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
-    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      cpu_detail::apply_rope(columns(qkv.slice(r0, len), 0, heads * hd), heads, hd,
-                             c.resolved_rotary_dims(), c.rope_base, st.position);
-    });
-  }
-
-  static void attend(const Layer& layer, std::span<State* const> states,
-                     std::span<const index_t> lengths, ConstMatrixView<float> qkv,
-                     MatrixView<float> out) {
-    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
-      attend_sequence(layer, st, qkv.slice(r0, len), out.slice(r0, len));
-    });
-  }
-
-  static void cache_append(const Layer& layer, std::span<State* const> states,
-                           std::span<const index_t> lengths, ConstMatrixView<float> qkv) {
-    const index_t qd = layer.config().q_dim();
-    cpu_detail::for_each_sequence(states, lengths, [&](State& s, index_t r0, index_t len) {
-      const index_t kvd = s.kv_dim;
-      for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
-        const float* row = qkv.row(r0 + t) + qd;
-        const index_t slot = (s.position + t) % s.capacity;
-        std::copy_n(row, kvd, s.k.data() + slot * kvd);
-        std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);
-      }
-    });
-  }
-
-  static void linear(const Layer& layer, Tensor<W> AttentionWeights<W>::*weight,
-                     ConstMatrixView<float> x, MatrixView<float> y) {
-    detail::check(weight == &AttentionWeights<W>::wo, Layer::name,
-                  ": wq, wk and wv are applied together by project_qkv");
-    cpu_detail::linear(x, layer.weights().wo, layer.weights().bo, y);
-  }
-
-  // One sequence's chunk (rows of qkv, RoPE applied): out = the attention of each query over the
-  // keys its window sees, read from the cache (not yet holding the chunk) and from the chunk.
+  // One sequence's chunk: out = the attention of each query over the keys its window sees, read
+  // from the cache (not yet holding the chunk) and from the chunk.
   //
   // Flash-style: the keys a chunk sees are read where they lie, in up to three runs of contiguous
   // rows (the ring's older part, its wrapped part, the chunk itself), never gathered. A task takes
@@ -135,40 +83,44 @@ struct AttentionKernel<cpu, W, Kind> {
   // - Decode-sized chunks (T · n_heads ≤ small_rows): one task holds every head, so each cached
   //   row of keys and values (all KV heads, contiguous) is read once; the keys are split over the
   //   OpenMP threads instead (flash-decoding) and the partial softmaxes merged.
-  static void attend_sequence(const Layer& layer, const State& state, ConstMatrixView<float> qkv,
-                              MatrixView<float> out) {
-    const auto& c = layer.config();
-    const index_t nh = c.n_heads, nkv = c.resolved_n_kv_heads(), kvd = c.kv_dim(), qd = c.q_dim();
-    const index_t T = qkv.rows(), ld = qkv.stride(0);
-    const index_t p0 = state.position, window = layer.window();
+  static void attend(const AttendArgs& a) {
+    const index_t nh = a.n_heads, nkv = a.n_kv_heads, hd = a.head_dim, kvd = nkv * hd;
+    const index_t T = a.q.rows(), p0 = a.p0, window = a.window;
 
     // Visible cached keys: absolute positions [k0, p0), row p % capacity of the ring.
     const index_t k0 = p0 - std::min(p0, window - 1), n_past = p0 - k0;
     KeyRun runs[3];
     int n_runs = 0;
     if (n_past > 0) {
-      const index_t first = k0 % state.capacity;
-      const index_t len = std::min(n_past, state.capacity - first);
-      runs[n_runs++] = {state.k.data() + first * kvd, state.v.data() + first * kvd, kvd, k0, len};
-      if (len < n_past)
-        runs[n_runs++] = {state.k.data(), state.v.data(), kvd, k0 + len, n_past - len};
+      const index_t first = k0 % a.capacity;
+      const index_t len = std::min(n_past, a.capacity - first);
+      runs[n_runs++] = {a.cache_k + first * kvd, a.cache_v + first * kvd, kvd, k0, len};
+      if (len < n_past) runs[n_runs++] = {a.cache_k, a.cache_v, kvd, k0 + len, n_past - len};
     }
-    runs[n_runs++] = {qkv.data() + qd, qkv.data() + qd + kvd, ld, p0, T};
-    const Tiling tiling{c,          p0, window,     {runs, static_cast<std::size_t>(n_runs)},
-                        qkv.data(), ld, out.data(), out.stride(0)};
+    runs[n_runs++] = {a.k, a.v, a.ld_kv, p0, T};
+    const Tiling tiling{nh,
+                        nkv,
+                        hd,
+                        a.scale,
+                        p0,
+                        window,
+                        {runs, static_cast<std::size_t>(n_runs)},
+                        a.q.data(),
+                        a.q.stride(0),
+                        a.out.data(),
+                        a.out.stride(0)};
     const index_t n_keys = n_past + T;
     const bool worth_threads =
-        static_cast<long long>(T) * n_keys * c.q_dim() >= cpu_detail::parallel_min_work;
+        static_cast<long long>(T) * n_keys * nh * hd >= cpu_detail::parallel_min_work;
 
     if (T * nh <= small_rows) {
       const index_t splits = worth_threads ? std::clamp<index_t>(n_keys / (4 * key_block), 1,
                                                                  cpu_detail::max_threads())
                                            : 1;
       const index_t rows = T * nh;
-      ScratchBuffer<float> memory(splits * rows * (c.resolved_head_dim() + 2));
+      ScratchBuffer<float> memory(splits * rows * (hd + 2));
       ScratchBuffer<Partial> parts(splits);
-      for (index_t sp = 0; sp < splits; ++sp)
-        parts[sp] = Partial::in(memory.data(), sp, rows, c.resolved_head_dim());
+      for (index_t sp = 0; sp < splits; ++sp) parts[sp] = Partial::in(memory.data(), sp, rows, hd);
       SAMBA_PARALLEL_FOR_IF(splits > 1)
       for (index_t sp = 0; sp < splits; ++sp)
         attend_tile(tiling, 0, nkv, 0, T, k0 + n_keys * sp / splits,
@@ -183,8 +135,8 @@ struct AttentionKernel<cpu, W, Kind> {
         const index_t g = task % nkv, i0 = (task / nkv) * query_tile;
         const index_t i1 = std::min(T, i0 + query_tile);
         const index_t rows = (i1 - i0) * (nh / nkv);
-        ScratchBuffer<float> memory(rows * (c.resolved_head_dim() + 2));
-        const Partial part = Partial::in(memory.data(), 0, rows, c.resolved_head_dim());
+        ScratchBuffer<float> memory(rows * (hd + 2));
+        const Partial part = Partial::in(memory.data(), 0, rows, hd);
         attend_tile(tiling, g, g + 1, i0, i1, k0, p0 + T, part);
         write_output(tiling, g, g + 1, i0, i1, {&part, 1});
       }
@@ -198,11 +150,6 @@ struct AttentionKernel<cpu, W, Kind> {
   // the product).
   static constexpr index_t small_rows = 32;
 
-  // Columns [0, cols) of a row-major matrix's rows.
-  static MatrixView<float> columns(MatrixView<float> m, index_t first, index_t cols) {
-    return MatrixView<float>(m.data() + first, {m.rows(), cols}, {m.stride(0), 1});
-  }
-
   // Rows [0, count) of k and v (ld floats apart) hold the keys and values of absolute positions
   // pos0, pos0 + 1, ...
   struct KeyRun {
@@ -211,7 +158,8 @@ struct AttentionKernel<cpu, W, Kind> {
   };
 
   struct Tiling {
-    const AttentionConfig& c;
+    index_t n_heads, n_kv_heads, head_dim;
+    float scale;
     index_t p0, window;
     std::span<const KeyRun> runs;
     const float* q;  // row t of the chunk's queries at q + t · ld_q
@@ -240,11 +188,11 @@ struct AttentionKernel<cpu, W, Kind> {
   // key_hi).
   static void attend_tile(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
                           index_t key_lo, index_t key_hi, const Partial& p) {
-    const index_t nh = a.c.n_heads, nkv = a.c.resolved_n_kv_heads(), hd = a.c.resolved_head_dim();
+    const index_t nh = a.n_heads, nkv = a.n_kv_heads, hd = a.head_dim;
     const index_t group = nh / nkv, ng = g1 - g0;
     const index_t rows = (i1 - i0) * ng * group, per_query = ng * group;
     const bool small = rows <= small_rows;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const float scale = a.scale;
 
     ScratchBuffer<float> Q(rows * hd), S(rows * key_block);
     std::fill_n(p.O, rows * hd, 0.0f);
@@ -332,8 +280,8 @@ struct AttentionKernel<cpu, W, Kind> {
   // with M = max m_s, O = Σ O_s · exp(m_s − M) and l = Σ l_s · exp(m_s − M).
   static void write_output(const Tiling& a, index_t g0, index_t g1, index_t i0, index_t i1,
                            std::span<const Partial> parts) {
-    const index_t hd = a.c.resolved_head_dim();
-    const index_t group = a.c.n_heads / a.c.resolved_n_kv_heads(), per_query = (g1 - g0) * group;
+    const index_t hd = a.head_dim;
+    const index_t group = a.n_heads / a.n_kv_heads, per_query = (g1 - g0) * group;
     ScratchBuffer<float> o(hd);
     for (index_t t = i0; t < i1; ++t)
       for (index_t h = 0; h < per_query; ++h) {
@@ -352,6 +300,98 @@ struct AttentionKernel<cpu, W, Kind> {
         float* dst = a.out + t * a.ld_out + (g0 * group + h) * hd;
         for (index_t d = 0; d < hd; ++d) dst[d] = o[d] * inv;
       }
+  }
+};
+
+}  // namespace cpu_detail
+
+template <StorageType W, AttentionKind Kind>
+struct AttentionKernel<cpu, W, Kind> {
+  using Layer = Attention<cpu, W, Kind>;
+  using State = typename Layer::State;
+
+  static void check(const Layer&, ConstMatrixView<float>, MatrixView<float>) {}
+
+  // Three GEMMs into the column ranges of qkv (the weights stay as loaded: no fused copy).
+  static void project_qkv(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> qkv) {
+    const auto& c = layer.config();
+    const auto& w = layer.weights();
+    const index_t qd = c.q_dim(), kvd = c.kv_dim();
+    cpu_detail::linear(x, w.wq, columns(qkv, 0, qd));
+    cpu_detail::linear(x, w.wk, columns(qkv, qd, kvd));
+    cpu_detail::linear(x, w.wv, columns(qkv, qd + kvd, kvd));
+  }
+
+  static void reserve(const Layer&, State& s, index_t len) {
+    const index_t needed = std::min(s.max_rows, s.position + len);
+    if (s.capacity >= needed) return;
+    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
+    HostBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
+    std::copy_n(s.k.data(), s.capacity * s.kv_dim, k.data());
+    std::copy_n(s.v.data(), s.capacity * s.kv_dim, v.data());
+    s.k = std::move(k);
+    s.v = std::move(v);
+    s.capacity = cap;
+  }
+
+  // q and k lie side by side in a row of qkv: one pass rotates n_heads + n_kv_heads heads.
+  static void rope(const Layer& layer, std::span<State* const> states,
+                   std::span<const index_t> lengths, MatrixView<float> qkv) {
+    const auto& c = layer.config();
+    const index_t heads = c.n_heads + c.resolved_n_kv_heads(), hd = c.resolved_head_dim();
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      cpu_detail::apply_rope(columns(qkv.slice(r0, len), 0, heads * hd), heads, hd,
+                             c.resolved_rotary_dims(), c.rope_base, st.position);
+    });
+  }
+
+  static void attend(const Layer& layer, std::span<State* const> states,
+                     std::span<const index_t> lengths, ConstMatrixView<float> qkv,
+                     MatrixView<float> out) {
+    cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
+      attend_sequence(layer, st, qkv.slice(r0, len), out.slice(r0, len));
+    });
+  }
+
+  static void cache_append(const Layer& layer, std::span<State* const> states,
+                           std::span<const index_t> lengths, ConstMatrixView<float> qkv) {
+    const index_t qd = layer.config().q_dim();
+    cpu_detail::for_each_sequence(states, lengths, [&](State& s, index_t r0, index_t len) {
+      const index_t kvd = s.kv_dim;
+      for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
+        const float* row = qkv.row(r0 + t) + qd;
+        const index_t slot = (s.position + t) % s.capacity;
+        std::copy_n(row, kvd, s.k.data() + slot * kvd);
+        std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);
+      }
+    });
+  }
+
+  static void linear(const Layer& layer, Tensor<W> AttentionWeights<W>::*weight,
+                     ConstMatrixView<float> x, MatrixView<float> y) {
+    detail::check(weight == &AttentionWeights<W>::wo, Layer::name,
+                  ": wq, wk and wv are applied together by project_qkv");
+    cpu_detail::linear(x, layer.weights().wo, layer.weights().bo, y);
+  }
+
+  // One sequence's chunk (rows of qkv, RoPE applied): out = the attention of each query over the
+  // keys its window sees, read from the cache (not yet holding the chunk) and from the chunk.
+  static void attend_sequence(const Layer& layer, const State& state, ConstMatrixView<float> qkv,
+                              MatrixView<float> out) {
+    const auto& c = layer.config();
+    const index_t qd = c.q_dim(), kvd = c.kv_dim(), T = qkv.rows();
+    cpu_detail::FlashAttention::attend(
+        {c.n_heads, c.resolved_n_kv_heads(), c.resolved_head_dim(),
+         1.0f / std::sqrt(static_cast<float>(c.resolved_head_dim())), layer.window(),
+         state.position, state.k.data(), state.v.data(), state.capacity,
+         ConstMatrixView<float>(qkv.data(), {T, qd}, {qkv.stride(0), 1}), qkv.data() + qd,
+         qkv.data() + qd + kvd, qkv.stride(0), out});
+  }
+
+ private:
+  // Columns [0, cols) of a row-major matrix's rows.
+  static MatrixView<float> columns(MatrixView<float> m, index_t first, index_t cols) {
+    return MatrixView<float>(m.data() + first, {m.rows(), cols}, {m.stride(0), 1});
   }
 };
 

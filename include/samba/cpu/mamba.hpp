@@ -38,6 +38,7 @@ struct ScanArgs {
   ConstMatrixView<float> z;
   const float* D;
   float* out;
+  float* ungated;  // nullptr, or where C · h + D ⊙ u' is also written, before the gate
 };
 
 namespace portable {
@@ -66,8 +67,9 @@ void scan_block(const ScanArgs& a, index_t c0, index_t lanes, float* hb, const f
     }
     float* o = a.out + t * a.di + c0;
     for (index_t j = 0; j < L; ++j) {
-      const float zv = a.z(t, c0 + j);
-      o[j] = (acc[j] + a.D[c0 + j] * u[j]) * (zv / (1.0f + fast_exp(-zv)));
+      const float zv = a.z(t, c0 + j), yv = acc[j] + a.D[c0 + j] * u[j];
+      if (a.ungated) a.ungated[t * a.di + c0 + j] = yv;
+      o[j] = yv * (zv / (1.0f + fast_exp(-zv)));
     }
   }
 }
@@ -118,6 +120,7 @@ inline void scan_block(const ScanArgs& a, index_t c0, float* hb, const float* ab
     const __m256 gate =
         _mm256_div_ps(zv, _mm256_add_ps(one, fast_exp(_mm256_sub_ps(_mm256_setzero_ps(), zv))));
     const __m256 y = _mm256_fmadd_ps(d, u, _mm256_add_ps(acc0, acc1));
+    if (a.ungated) _mm256_storeu_ps(a.ungated + t * a.di + c0, y);
     _mm256_storeu_ps(a.out + t * a.di + c0, _mm256_mul_ps(y, gate));
   }
 }
@@ -156,6 +159,7 @@ inline void scan_block(const ScanArgs& a, index_t c0, float* hb, const float* ab
     const __m512 gate =
         _mm512_div_ps(zv, _mm512_add_ps(one, fast_exp(_mm512_sub_ps(_mm512_setzero_ps(), zv))));
     const __m512 y = _mm512_fmadd_ps(d, u, _mm512_add_ps(acc0, acc1));
+    if (a.ungated) _mm512_storeu_ps(a.ungated + t * a.di + c0, y);
     _mm512_storeu_ps(a.out + t * a.di + c0, _mm512_mul_ps(y, gate));
   }
 }
@@ -182,9 +186,9 @@ inline void scan_in_place(const ScanArgs& a, float* h_all, const float* A) {
         _mm512_mask_storeu_ps(h + s, m, hv);
         acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, C + s), hv, acc);
       }
-      const float zv = a.z(t, c);
-      a.out[t * a.di + c] =
-          (_mm512_reduce_add_ps(acc) + a.D[c] * u) * (zv / (1.0f + cpu_detail::fast_exp(-zv)));
+      const float zv = a.z(t, c), yv = _mm512_reduce_add_ps(acc) + a.D[c] * u;
+      if (a.ungated) a.ungated[t * a.di + c] = yv;
+      a.out[t * a.di + c] = yv * (zv / (1.0f + cpu_detail::fast_exp(-zv)));
     }
   }
 }
@@ -231,9 +235,15 @@ struct MambaKernel<cpu, W> {
       for (index_t ch = 0; ch < di; ++ch) delta[ch] = cpu_detail::softplus(delta[ch] + dt_bias[ch]);
     }
     const index_t bc_stride = in.bc.stride(0);
+    const bool ungated = in.ungated.data() != nullptr;
+    detail::check(!ungated || (in.ungated.rows() == T && in.ungated.cols() == di &&
+                               in.ungated.stride(0) == di && in.ungated.stride(1) == 1),
+                  "MambaKernel<cpu>::selective_scan: the ungated output must be a contiguous [", T,
+                  ", ", di, "]");
     cpu_detail::for_each_sequence(states, lengths, [&](State& st, index_t r0, index_t len) {
       scan_sequence(layer, st, in.u.row(r0), in.dt.row(r0), in.bc.data() + r0 * bc_stride,
-                    bc_stride, in.z.slice(r0, len), y.row(r0));
+                    bc_stride, in.z.slice(r0, len), y.row(r0),
+                    ungated ? in.ungated.row(r0) : nullptr);
     });
   }
 
@@ -261,28 +271,28 @@ struct MambaKernel<cpu, W> {
   static constexpr index_t scan_in_place_max = 4;
   static void scan_sequence(const Layer& layer, State& state, const float* uc, const float* delta,
                             const float* bc, index_t bc_stride, ConstMatrixView<float> z,
-                            float* out) {
+                            float* out, float* ungated = nullptr) {
 #if SAMBA_CPU_HAS_AVX2_KERNELS
     if (cpu_detail::active_isa() >= cpu_detail::Isa::avx512) {
       if (z.rows() <= scan_in_place_max) {
         const index_t di = layer.config().d_inner();
-        const cpu_detail::ScanArgs args{z.rows(),  di, layer.config().d_state,   uc, delta, bc,
-                                        bc_stride, z,  layer.weights().D.data(), out};
+        const cpu_detail::ScanArgs args{z.rows(),  di, layer.config().d_state,   uc,  delta,  bc,
+                                        bc_stride, z,  layer.weights().D.data(), out, ungated};
         return cpu_detail::avx512::scan_in_place(args, state.ssm.data(), layer.A().data());
       }
       if (z.stride(1) == 1)
         return scan_blocks<cpu_detail::scan_block_avx512>(layer, state, uc, delta, bc, bc_stride, z,
-                                                          out);
+                                                          out, ungated);
     }
 #endif
-    scan_blocks<cpu_detail::scan_block>(layer, state, uc, delta, bc, bc_stride, z, out);
+    scan_blocks<cpu_detail::scan_block>(layer, state, uc, delta, bc, bc_stride, z, out, ungated);
   }
 
  private:
   template <index_t scan_block>
   static void scan_blocks(const Layer& layer, State& state, const float* uc, const float* delta,
-                          const float* bc, index_t bc_stride, ConstMatrixView<float> z,
-                          float* out) {
+                          const float* bc, index_t bc_stride, ConstMatrixView<float> z, float* out,
+                          float* ungated) {
     using cpu_detail::scan_time_chunk;
     const index_t T = z.rows(), di = layer.config().d_inner(), n = layer.config().d_state;
     const float* A = layer.A().data();
@@ -325,7 +335,8 @@ struct MambaKernel<cpu, W> {
                                         bc_stride,
                                         z.slice(t0, tc),
                                         D,
-                                        out + t0 * di};
+                                        out + t0 * di,
+                                        ungated ? ungated + t0 * di : nullptr};
         for (index_t b = b0; b < b1; ++b) {
           const index_t c0 = b * scan_block, lanes = std::min(scan_block, di - c0);
           float* hb = hs.data() + (b - b0) * n * scan_block;

@@ -405,6 +405,9 @@ struct MambaKernel<cuda, W> {
                       in.u.stride(1) == 1 && in.dt.stride(1) == 1 && y.stride(1) == 1 &&
                       in.bc.stride(1) == 1 && in.z.stride(1) == 1,
                   "MambaKernel<cuda>::selective_scan: u', dt and y must be [T, d_inner] rows");
+    detail::check(in.ungated.data() == nullptr,
+                  "MambaLayer on samba::cuda: the ungated scan output (forward_batch's memory, "
+                  "for a Gated Memory Unit) is not implemented on CUDA yet");
     const Resident& w = layer.resident();
     ScanArgs args;
     args.u = in.u.data();

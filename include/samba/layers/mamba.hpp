@@ -106,6 +106,7 @@ struct MambaScanInputs {
   MatrixView<float> dt;
   ConstMatrixView<float> bc;
   ConstMatrixView<float> z;
+  MatrixView<float> ungated;  // empty, or [T, d_inner] that also receives C · h + D ⊙ u' (no gate)
 };
 
 // The primitives a backend supplies for MambaLayer (cpu/mamba.hpp, cuda/mamba.cuh). The layer's
@@ -201,6 +202,15 @@ class MambaLayer {
   // are the equations at the top of this file; the backend's MambaKernel supplies each of them.
   void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
                      ConstMatrixView<float> x, MatrixView<float> y) const {
+    forward_batch(states, lengths, x, y, MatrixView<float>());
+  }
+
+  // The same, also writing the scan's output before its gate, C · h_t + D ⊙ u'_t, into memory
+  // [T, d_inner] (empty: not wanted): the memory a Gated Memory Unit reads (SambaY's layer 16;
+  // layers/gated_memory.hpp).
+  void forward_batch(std::span<State* const> states, std::span<const index_t> lengths,
+                     ConstMatrixView<float> x, MatrixView<float> y,
+                     MatrixView<float> memory) const {
     using K = MambaKernel<B, W>;
     detail::check_activations("MambaLayer", x, d_model(), y, d_model());
     detail::check_batch("MambaLayer", states, lengths, x.rows());
@@ -225,8 +235,12 @@ class MambaLayer {
     K::linear(*this, &Weights::x_proj, uc_v, xdbl.template view<2>({T, xw}));
     K::linear(*this, &Weights::dt_proj, ConstMatrixView<float>(xdbl.data(), {T, r}, {xw, 1}),
               dt.template view<2>({T, di}));
+    if (memory.data() != nullptr)
+      detail::check(memory.rows() == T && memory.cols() == di, "MambaLayer: memory buffer is ",
+                    memory.dyn_shape(), ", expected [", T, ", ", di, "]");
     const MambaScanInputs in{uc_v, dt.template view<2>({T, di}),
-                             ConstMatrixView<float>(xdbl.data() + r, {T, 2 * n}, {xw, 1}), z};
+                             ConstMatrixView<float>(xdbl.data() + r, {T, 2 * n}, {xw, 1}), z,
+                             memory};
     K::selective_scan(*this, states, lengths, in, gated.template view<2>({T, di}));
     K::linear(*this, &Weights::out_proj, gated.template view<2>({T, di}), y);
   }

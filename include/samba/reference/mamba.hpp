@@ -8,8 +8,10 @@
 
 namespace samba::reference {
 
+// memory (if given) receives the scan's output before the gate, C · h + D ⊙ u' [T, d_inner].
 template <StorageType W>
-Matrix mamba(const MambaConfig& c, const MambaWeights<W>& w, const Matrix& x) {
+Matrix mamba(const MambaConfig& c, const MambaWeights<W>& w, const Matrix& x,
+             Matrix* memory = nullptr) {
   const index_t T = x.rows, di = c.d_inner(), n = c.d_state, r = c.resolved_dt_rank();
   const Matrix xz = linear(x, w.in_proj);  // [T, 2·d_inner]: u then z
   const Matrix u = causal_conv_silu(xz, 0, w.conv_weight, w.conv_bias);  // over u
@@ -23,6 +25,7 @@ Matrix mamba(const MambaConfig& c, const MambaWeights<W>& w, const Matrix& x) {
     for (index_t ch = 0; ch < di; ++ch) delta(t, ch) = softplus(delta(t, ch) + at(w.dt_bias, ch));
 
   Matrix y(T, di);
+  if (memory) *memory = Matrix(T, di);
   std::vector<double> h(static_cast<std::size_t>(di * n), 0.0);
   for (index_t t = 0; t < T; ++t)
     for (index_t ch = 0; ch < di; ++ch) {
@@ -34,7 +37,9 @@ Matrix mamba(const MambaConfig& c, const MambaWeights<W>& w, const Matrix& x) {
         hs = std::exp(delta(t, ch) * A) * hs + delta(t, ch) * B * u(t, ch);
         acc += C * hs;
       }
-      y(t, ch) = (acc + at(w.D, ch) * u(t, ch)) * silu(xz(t, di + ch));
+      const double ungated = acc + at(w.D, ch) * u(t, ch);
+      if (memory) (*memory)(t, ch) = ungated;
+      y(t, ch) = ungated * silu(xz(t, di + ch));
     }
   return linear(y, w.out_proj);
 }

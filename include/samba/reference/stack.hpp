@@ -3,6 +3,7 @@
 #pragma once
 
 #include "samba/reference/attention.hpp"
+#include "samba/reference/differential_attention.hpp"
 #include "samba/reference/feed_forward.hpp"
 #include "samba/reference/gla.hpp"
 #include "samba/reference/layer_norm.hpp"
