@@ -13,6 +13,7 @@
 #include "samba/layers/attention.hpp"
 #include "samba/layers/differential_attention.hpp"
 #include "samba/layers/feed_forward.hpp"
+#include "samba/layers/gated_memory.hpp"
 #include "samba/layers/gla.hpp"
 #include "samba/layers/layer_norm.hpp"
 #include "samba/layers/mamba.hpp"
@@ -22,6 +23,7 @@
 #include "samba/layers/rmsnorm.hpp"
 #include "samba/layers/swiglu.hpp"
 
+#include "samba/stack/cross_decoder.hpp"
 #include "samba/stack/hybrid_stack.hpp"
 #include "samba/stack/pre_norm.hpp"
 #include "samba/stack/presets.hpp"
@@ -39,6 +41,7 @@
 #include "samba/cpu/differential_attention.hpp"
 #include "samba/cpu/eigen.hpp"
 #include "samba/cpu/feed_forward.hpp"
+#include "samba/cpu/gated_memory.hpp"
 #include "samba/cpu/gla.hpp"
 #include "samba/cpu/layer_norm.hpp"
 #include "samba/cpu/mamba.hpp"

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "samba/reference/attention.hpp"
+#include "samba/reference/cross_decoder.hpp"
 #include "samba/reference/differential_attention.hpp"
 #include "samba/reference/feed_forward.hpp"
+#include "samba/reference/gated_memory.hpp"
 #include "samba/reference/gla.hpp"
 #include "samba/reference/layer_norm.hpp"
 #include "samba/reference/mamba.hpp"

@@ -21,8 +21,14 @@
 //                                          each with its MLP (GeGLU in RecurrentGemma: set
 //                                          ModelDims' mlp_activation, mlp_bias and
 //                                          attention_output_bias as its family loader does)
+//   SambaY        [Mamba, MLP, SWA differential attention, cross-decoder]  Phi-4-mini-flash
+//                                          (SambaY): the self-decoder's blocks with LayerNorm,
+//                                          then one CrossDecoder block (stack/cross_decoder.hpp)
+//                                          holding the other half of the layers; built by the
+//                                          phi4flash loader or by hand (each attention layer's
+//                                          config holds its own depth)
 //
-// Every block is PreNorm: y = x + layer(RMSNorm(x)).
+// Every block is PreNorm: y = x + layer(RMSNorm(x)) (LayerNorm in SambaY).
 #pragma once
 
 #include <tuple>
@@ -30,6 +36,7 @@
 
 #include "samba/core/backend.hpp"
 #include "samba/layers/attention.hpp"
+#include "samba/layers/differential_attention.hpp"
 #include "samba/layers/feed_forward.hpp"
 #include "samba/layers/gla.hpp"
 #include "samba/layers/mamba.hpp"
@@ -37,6 +44,7 @@
 #include "samba/layers/retention.hpp"
 #include "samba/layers/rglru.hpp"
 #include "samba/layers/swiglu.hpp"
+#include "samba/stack/cross_decoder.hpp"
 #include "samba/stack/hybrid_stack.hpp"
 #include "samba/stack/pre_norm.hpp"
 
@@ -77,6 +85,11 @@ template <class B = cpu, StorageType W = float>
 using Griffin = HybridStack<PreNorm<RGLRULayer<B, W>>, PreNorm<SwiGLU<B, W>>,
                             PreNorm<RGLRULayer<B, W>>, PreNorm<SwiGLU<B, W>>,
                             PreNorm<SlidingWindowAttention<B, W>>, PreNorm<SwiGLU<B, W>>>;
+
+template <class B = cpu, StorageType W = float>
+using SambaY =
+    HybridStack<PreNorm<MambaLayer<B, W>, LayerNorm<B>>, PreNorm<SwiGLU<B, W>, LayerNorm<B>>,
+                PreNorm<SlidingDifferentialAttention<B, W>, LayerNorm<B>>, CrossDecoder<B, W>>;
 
 }  // namespace presets
 
