@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tiny random-weight checkpoints of ten model families, with reference logits.
+"""Tiny random-weight checkpoints of eleven model families, with reference logits.
 
 What: for each case below this script draws random weights from a fixed torch.manual_seed,
 stores them in the exact on-disk layout of the family's real checkpoints (safetensors, tensor
@@ -22,6 +22,10 @@ float64 implementation of the published model definitions:
     "recurrent_gemma"  Hugging Face RecurrentGemmaForCausalLM (modeling_recurrent_gemma.py),
                except the local attention's window, which follows google-deepmind/recurrentgemma
                (the code the models were trained with): query i sees keys i − W … i, W + 1 keys
+    "phi4flash"  Microsoft Phi-4-mini-flash (SambaY; the model's remote code
+               modeling_phi4flash.py and configuration_phi4flash.py): Mamba and sliding-window
+               differential attention, then the memory Mamba layer, the shared full-attention
+               layer, and GMU / cross-attention pairs; LayerNorm with bias; no RoPE
     "samba"    the lit-gpt layout of the official Samba training code (microsoft/Samba,
                lit_gpt/model.py): blocks i % mb_per_layer == 0 are Mamba (none when
                mb_per_layer is 0), the others sliding-window attention, or attention exactly
@@ -60,7 +64,7 @@ safetensors: 8-byte little-endian u64 header length N, then N bytes of JSON
 {"__metadata__": {"format": "pt"}, <name>: {"dtype": "F32"|"BF16"|"F16", "shape": [...],
 "data_offsets": [begin, end]}, ...} padded with spaces to a multiple of 8, then the raw
 little-endian tensor data (offsets relative to the end of the header). Every tensor of a case
-has the case's dtype. Tensor names and shapes (d = hidden size; "absent when tied" means that
+has the case's dtype, except in phi4flash, whose A_log and λ vectors stay F32 (as released). Tensor names and shapes (d = hidden size; "absent when tied" means that
 lm_head.weight is not stored when tie_word_embeddings is true and the head is the embedding):
 
   mamba    backbone.embeddings.weight [vocab, d]; per layer i, backbone.layers.{i}.:
@@ -121,6 +125,18 @@ lm_head.weight is not stored when tie_word_embeddings is true and the head is th
            Block: x = x + attn(norm_1(x)); x = x + mlp(norm_2(x)). RoPE (rotate-half, base
            rope_base) on the first rotary_percentage·head_size dims of each q and k head;
            query i sees keys max(0, i − local_window + 1) … i.
+
+  phi4flash  model.embed_tokens.weight; per layer i, model.layers.{i}.: input_layernorm.{weight,
+           bias}, attn.* (Mamba: HF mixer names; differential attention: Wqkv.{weight,bias}
+           [(H + 2·KV)·hd, d] (cross-attention: q only), out_proj.{weight,bias},
+           inner_cross_attn.{lambda_q1,lambda_k1,lambda_q2,lambda_k2} [hd],
+           inner_cross_attn.subln.weight [2·hd]; GMU: in_proj.weight [d_inner, d], out_proj.weight
+           [d, d_inner]), post_attention_layernorm.{weight,bias}, mlp.fc1.weight [2·I, d] (gate
+           rows, then up), mlp.fc2.weight [d, I]; model.final_layernorm.{weight,bias};
+           lm_head.weight (absent when tied). Differential attention: heads split by parity,
+           four softmax attentions, RMSNorm(A1·V − λ·A2·V)·subln·(1 − λ_init), λ_init = 0.8 −
+           0.6·exp(−0.3·layer); GMU: out_proj(silu(in_proj x) ⊙ m), m = layer N/2's scan output
+           before its gate; cross-attention reads layer N/2 + 1's keys and values.
 
 Math (all families): RMSNorm x / sqrt(mean(x²) + eps) · w; RoPE at absolute position t with
 inv_freq = base^(−arange(0, rd, 2) / rd), dim j paired with dim j + rd/2 (rotate-half);
@@ -246,14 +262,19 @@ def tensor_bytes(t):
     return raw.tobytes()
 
 
+SAFETENSORS_DTYPES = {torch.float32: "F32", torch.bfloat16: "BF16", torch.float16: "F16"}
+
+
 def safetensors_bytes(tensors, dtype):
-    """tensors: name → stored tensor, laid out in name order."""
+    """tensors: name → stored tensor, laid out in name order. Each tensor's header dtype is its
+    own (a case's dtype, except where a checkpoint keeps some tensors in float32)."""
     header = {"__metadata__": {"format": "pt"}}
     blobs = []
     offset = 0
     for name in sorted(tensors):
         data = tensor_bytes(tensors[name])
-        header[name] = {"dtype": dtype, "shape": list(tensors[name].shape),
+        header[name] = {"dtype": SAFETENSORS_DTYPES[tensors[name].dtype],
+                        "shape": list(tensors[name].shape),
                         "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -414,8 +435,9 @@ def selective_scan(u, delta, A, B, C, D):
     return y
 
 
-def mamba_mixer(x, w, d_state, dt_rank):
-    """w: float64 weights under HF's mixer names (no prefix)."""
+def mamba_mixer(x, w, d_state, dt_rank, memory=None):
+    """w: float64 weights under HF's mixer names (no prefix). memory (a list): gets the scan's
+    output before the gate, y = C·h + D ⊙ u (Phi-4-mini-flash's GMU memory)."""
     d_inner = w["D"].shape[0]
     xz = x @ w["in_proj.weight"].t()
     u, z = xz[:, :d_inner], xz[:, d_inner:]
@@ -425,6 +447,8 @@ def mamba_mixer(x, w, d_state, dt_rank):
     delta = softplus(dlt @ w["dt_proj.weight"].t() + w["dt_proj.bias"])
     A = -torch.exp(w["A_log"])
     y = selective_scan(u, delta, A, B, C, w["D"])
+    if memory is not None:
+        memory.append(y)
     return (y * silu(z)) @ w["out_proj.weight"].t()
 
 
@@ -1438,6 +1462,185 @@ def samba_case(name, seed, dtype, n_shards, n_embd, n_layer, n_head, n_query_gro
 # --- cases ------------------------------------------------------------------------------------
 
 
+def layer_norm(x, weight, bias, eps):
+    """nn.LayerNorm over the last dim (biased variance); checked against torch's."""
+    mean = x.mean(-1, keepdim=True)
+    var = (x - mean).pow(2).mean(-1, keepdim=True)
+    out = (x - mean) / torch.sqrt(var + eps) * weight + bias
+    check = F.layer_norm(x, (x.shape[-1],), weight, bias, eps)
+    assert torch.allclose(out, check, rtol=1e-12, atol=1e-12), "layer norm: two forms disagree"
+    return out
+
+
+def phi4flash_kinds(n_layers, mb_per_layer):
+    """The published layer rules (SambaYDecoderLayer / Phi4FlashDecoderLayer): Mamba where
+    i % mb_per_layer == 0; from N/2 on the Mamba layer yields the memory; from N/2 + 2 on, Mamba
+    layers are GMUs and attention layers cross-attention; attention below N/2 at odd i has the
+    sliding window; attention from N/2 + 1 on has none."""
+    kinds = []
+    for i in range(n_layers):
+        mamba = mb_per_layer > 0 and i % mb_per_layer == 0
+        cross = i >= n_layers // 2 + 2
+        if mamba:
+            kinds.append("gmu" if cross else "memory" if i >= n_layers // 2 else "mamba")
+        else:
+            kinds.append("cross" if cross else "full" if i >= n_layers // 2 + 1
+                         else "sliding" if i % 2 == 1 else "full")
+    return kinds
+
+
+def diff_attention(x, w, n_heads, n_kv, head_dim, layer_idx, window, shared_kv=None):
+    """Phi-4-mini-flash's differential attention as its remote code computes it: heads split by
+    parity (q1 = even heads, q2 = odd ones; likewise k and v), four ordinary softmax attentions
+    (q1·k1 and q2·k2, each applied to v1 and to v2; FlashAttention's default scale 1/√head_dim),
+    attn_i = [A_i v1 ‖ A_i v2], λ = exp(Σ λq1 λk1) − exp(Σ λq2 λk2) + λ_init,
+    RMSNorm(attn1 − λ attn2) · subln · (1 − λ_init), pairs back to heads in order, out_proj.
+    No positional encoding. shared_kv: (k, v) of the shared layer (cross-attention, q only).
+    Returns the output and this layer's (k, v)."""
+    T = x.shape[0]
+    qkv = x @ w["Wqkv.weight"].t() + w["Wqkv.bias"]
+    q_dim, kv_dim = n_heads * head_dim, n_kv * head_dim
+    if shared_kv is None:
+        q, k, v = torch.split(qkv, [q_dim, kv_dim, kv_dim], dim=-1)
+    else:
+        assert qkv.shape[1] == q_dim
+        q, (k, v) = qkv, shared_kv
+    qh, kh, vh = q.view(T, n_heads, head_dim), k.view(T, n_kv, head_dim), v.view(T, n_kv, head_dim)
+    q1, q2 = qh[:, 0::2], qh[:, 1::2]
+    k1, k2 = kh[:, 0::2], kh[:, 1::2]
+    v1, v2 = vh[:, 0::2], vh[:, 1::2]
+    pairs = n_heads // 2
+
+    def attend(qq, kk, vv):
+        return attention_core(qq, kk, vv, window).view(T, pairs, head_dim)
+
+    attn1 = torch.cat((attend(q1, k1, v1), attend(q1, k1, v2)), dim=-1)  # [T, pairs, 2·hd]
+    attn2 = torch.cat((attend(q2, k2, v1), attend(q2, k2, v2)), dim=-1)
+    lambda_init = 0.8 - 0.6 * math.exp(-0.3 * layer_idx)
+    lambda_full = torch.exp(torch.sum(w["inner_cross_attn.lambda_q1"] * w["inner_cross_attn.lambda_k1"])) \
+        - torch.exp(torch.sum(w["inner_cross_attn.lambda_q2"] * w["inner_cross_attn.lambda_k2"])) \
+        + lambda_init
+    attn = rmsnorm(attn1 - lambda_full * attn2, w["inner_cross_attn.subln.weight"], 1e-5)
+    attn = attn * (1.0 - lambda_init)
+    out = attn.reshape(T, q_dim) @ w["out_proj.weight"].t() + w["out_proj.bias"]
+    return out, (k, v)
+
+
+def diff_attention_weights(d, n_heads, n_kv, head_dim, cross):
+    rows = n_heads * head_dim + (0 if cross else 2 * n_kv * head_dim)
+    w = {"Wqkv.weight": linear(rows, d), "Wqkv.bias": 0.1 * torch.randn(rows),
+         "out_proj.weight": linear(d, n_heads * head_dim), "out_proj.bias": 0.1 * torch.randn(d)}
+    for name in ("lambda_q1", "lambda_k1", "lambda_q2", "lambda_k2"):
+        w["inner_cross_attn." + name] = 0.3 * torch.randn(head_dim)
+    w["inner_cross_attn.subln.weight"] = norm_weight(2 * head_dim)
+    return w
+
+
+def phi4flash_case(name, seed, dtype, n_shards, d, n_layers, n_heads, n_kv, intermediate, window,
+                   vocab, tied, eps, T, mamba=None, window_as_list=False):
+    """mamba: None (the config leaves the mamba_* keys out: the config class's defaults), or
+    (d_state, d_conv, expand, dt_rank) written into the config."""
+    torch.manual_seed(seed)
+    head_dim = d // n_heads
+    d_state, d_conv, expand, dt_rank = mamba or (16, 4, 2, math.ceil(d / 16))
+    d_inner = expand * d
+    kinds = phi4flash_kinds(n_layers, 2)
+    w = {"model.embed_tokens.weight": embedding(vocab, d)}
+    for i, kind in enumerate(kinds):
+        p = f"model.layers.{i}."
+        w[p + "input_layernorm.weight"] = norm_weight(d)
+        w[p + "input_layernorm.bias"] = 0.1 * torch.randn(d)
+        if kind in ("mamba", "memory"):
+            mixer = mamba_mixer_weights(d, d_state, d_conv, expand, dt_rank)
+        elif kind == "gmu":
+            mixer = {"in_proj.weight": linear(d_inner, d), "out_proj.weight": linear(d, d_inner)}
+        else:
+            mixer = diff_attention_weights(d, n_heads, n_kv, head_dim, kind == "cross")
+        for k, v in mixer.items():
+            w[p + "attn." + k] = v
+        w[p + "post_attention_layernorm.weight"] = norm_weight(d)
+        w[p + "post_attention_layernorm.bias"] = 0.1 * torch.randn(d)
+        w[p + "mlp.fc1.weight"] = linear(2 * intermediate, d)
+        w[p + "mlp.fc2.weight"] = linear(d, intermediate)
+    w["model.final_layernorm.weight"] = norm_weight(d)
+    w["model.final_layernorm.bias"] = 0.1 * torch.randn(d)
+    if not tied:
+        w["lm_head.weight"] = linear(vocab, d)
+    tokens = prompt_tokens(T, vocab)
+    # As the released checkpoint: A_log and the λ vectors stay float32 in a bf16 checkpoint.
+    stored = {k: (v.contiguous() if k.endswith(("A_log", "lambda_q1", "lambda_k1", "lambda_q2",
+                                                 "lambda_k2")) else
+                  v.to(TORCH_DTYPES[dtype]).contiguous()) for k, v in w.items()}
+    W = {k: v.double() for k, v in stored.items()}
+
+    h = W["model.embed_tokens.weight"][tokens]
+    memory, shared_kv = None, None
+    for i, kind in enumerate(kinds):
+        p = f"model.layers.{i}."
+        mixer = {k[len(p + "attn."):]: v for k, v in W.items() if k.startswith(p + "attn.")}
+        x = layer_norm(h, W[p + "input_layernorm.weight"], W[p + "input_layernorm.bias"], eps)
+        if kind in ("mamba", "memory"):
+            ys = []
+            a = mamba_mixer(x, mixer, d_state, dt_rank, memory=ys)
+            if kind == "memory":
+                memory = ys[0]
+        elif kind == "gmu":
+            a = (silu(x @ mixer["in_proj.weight"].t()) * memory) @ mixer["out_proj.weight"].t()
+        elif kind == "cross":
+            a, _ = diff_attention(x, mixer, n_heads, n_kv, head_dim, i, None, shared_kv)
+        else:
+            a, kv = diff_attention(x, mixer, n_heads, n_kv, head_dim, i,
+                                   window if kind == "sliding" else None)
+            shared_kv = kv  # the last self-attention layer's (layer N/2 + 1) is what cross reads
+        h = h + a
+        fc1 = W[p + "mlp.fc1.weight"]
+        gate, up = fc1[:intermediate], fc1[intermediate:]
+        h = h + swiglu(layer_norm(h, W[p + "post_attention_layernorm.weight"],
+                                  W[p + "post_attention_layernorm.bias"], eps),
+                       gate, up, W[p + "mlp.fc2.weight"])
+    h = layer_norm(h, W["model.final_layernorm.weight"], W["model.final_layernorm.bias"], eps)
+    head = W["model.embed_tokens.weight"] if tied else W["lm_head.weight"]
+    logits = h @ head.t()
+
+    config = {
+        "_attn_implementation": "flash_attention_2",
+        "architectures": ["Phi4FlashForCausalLM"],
+        "attention_dropout": 0.0,
+        "auto_map": {"AutoConfig": "configuration_phi4flash.Phi4FlashConfig",
+                     "AutoModelForCausalLM": "modeling_phi4flash.Phi4FlashForCausalLM"},
+        "bos_token_id": vocab - 1,
+        "embd_pdrop": 0.0,
+        "eos_token_id": vocab - 1,
+        "hidden_act": "silu",
+        "hidden_size": d,
+        "initializer_range": 0.02,
+        "intermediate_size": intermediate,
+        "layer_norm_eps": eps,
+        "lm_head_bias": False,
+        "max_position_embeddings": 262144,
+        "mb_per_layer": 2,
+        "mlp_bias": False,
+        "model_type": "phi4flash",
+        "num_attention_heads": n_heads,
+        "num_hidden_layers": n_layers,
+        "num_key_value_heads": n_kv,
+        "pad_token_id": vocab - 1,
+        "resid_pdrop": 0.0,
+        "rope_theta": 10000.0,
+        "sliding_window": ([window if k == "sliding" else None for k in kinds] if window_as_list
+                           else window),
+        "tie_word_embeddings": tied,
+        "torch_dtype": CONFIG_DTYPES[dtype],
+        "transformers_version": "4.46.1",
+        "use_cache": True,
+        "vocab_size": vocab,
+    }
+    if mamba is not None:
+        config.update({"mamba_d_state": d_state, "mamba_d_conv": d_conv,
+                       "mamba_expand": expand, "mamba_dt_rank": dt_rank})
+    write_case(name, config, stored, list(w), dtype, n_shards, tokens, logits)
+
+
 def main():
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)  # the same float64 sums on every run
@@ -1570,6 +1773,19 @@ def main():
                n_query_groups=1, intermediate=24, vocab=40, padded_vocab=48, local_window=4,
                rotary_percentage=0.5, rope_base=10000.0, d_state=4, d_conv=3, expand=2,
                tied=False, eps=1e-5, T=20, attn_layer_pos="[1, 2]", mlp=False)
+
+    # Phi-4-mini-flash (SambaY): prompts past the window; N = 8 (one GMU / cross-attention pair)
+    # and 12 (two); GQA ratios 2, 1 and 4 within the head pairs; the config class's Mamba
+    # defaults and explicit mamba_* keys; sliding_window as a number and as the per-layer list
+    # the config class makes of it; A_log and λ in float32 beside bf16 and f16 weights.
+    phi4flash_case("phi4flash_f32", 3001, "F32", 1, d=16, n_layers=8, n_heads=4, n_kv=2,
+                   intermediate=24, window=6, vocab=80, tied=True, eps=1e-5, T=44)
+    phi4flash_case("phi4flash_bf16", 3002, "BF16", 1, d=16, n_layers=8, n_heads=4, n_kv=4,
+                   intermediate=32, window=5, vocab=64, tied=True, eps=1e-5, T=40,
+                   mamba=(8, 4, 2, 2))
+    phi4flash_case("phi4flash_f16_sharded", 3003, "F16", 2, d=24, n_layers=12, n_heads=8, n_kv=2,
+                   intermediate=40, window=7, vocab=72, tied=False, eps=1e-5, T=46,
+                   mamba=(8, 3, 2, 3), window_as_list=True)
 
     total = sum(p.stat().st_size for p in DATA_DIR.rglob("*") if p.is_file())
     print(f"total {total} bytes in {DATA_DIR}")

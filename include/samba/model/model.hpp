@@ -1,6 +1,6 @@
 // Model<Stack, W>: a language model around a HybridStack,
 //
-//   tokens → embedding rows (· embedding_scale) → Stack → final RMSNorm → LM head → logits
+//   tokens → embedding rows (· embedding_scale) → Stack → final norm → LM head → logits
 //   (→ cap · tanh(logits / cap) with a logit soft cap)
 //
 // The LM head is its own [n_logits, d_model] matrix or, when tied, the embedding itself. n_logits
@@ -53,17 +53,20 @@ struct ModelKernel {
                 "samba/cuda.cuh for samba::cuda)");
 };
 
-template <class Stack, StorageType W = float>
+// FinalNorm: RMSNorm unless the model says otherwise (Phi-4-mini-flash ends with a LayerNorm).
+template <class Stack, StorageType W = float,
+          class FinalNorm = RMSNorm<typename Stack::backend_type>>
 class Model {
  public:
   using stack_type = Stack;
   using backend_type = typename Stack::backend_type;
   using weight_type = W;
+  using final_norm_type = FinalNorm;
   using State = typename Stack::State;
   using Resident = detail::resident_t<backend_type, ModelKernel<backend_type, W>>;
 
   // lm_head empty: tied to the embedding.
-  Model(Stack stack, index_t vocab_size, Tensor<W> embedding, RMSNorm<backend_type> final_norm,
+  Model(Stack stack, index_t vocab_size, Tensor<W> embedding, FinalNorm final_norm,
         Tensor<W> lm_head = {}, ModelOptions options = {})
       : stack_(std::move(stack)),
         vocab_size_(vocab_size),
@@ -89,7 +92,7 @@ class Model {
   }
 
   const Stack& stack() const { return stack_; }
-  const RMSNorm<backend_type>& final_norm() const { return final_norm_; }
+  const FinalNorm& final_norm() const { return final_norm_; }
   const Tensor<W>& embedding() const { return embedding_; }
   const Tensor<W>& head() const { return lm_head_.empty() ? embedding_ : lm_head_; }
   bool tied() const { return lm_head_.empty(); }
@@ -161,7 +164,7 @@ class Model {
   Stack stack_;
   index_t vocab_size_;
   Tensor<W> embedding_;
-  RMSNorm<backend_type> final_norm_;
+  FinalNorm final_norm_;
   Tensor<W> lm_head_;
   ModelOptions options_;
   Resident resident_;

@@ -24,6 +24,7 @@
 #include "samba/model/families/mamba.hpp"
 #include "samba/model/families/mamba2.hpp"
 #include "samba/model/families/nemotron_h.hpp"
+#include "samba/model/families/phi4flash.hpp"
 #include "samba/model/families/recurrent_gemma.hpp"
 #include "samba/model/families/retnet.hpp"
 #include "samba/model/families/samba.hpp"
@@ -39,7 +40,7 @@ First first_family(FamilyList<First, Rest...>);  // unevaluated: the table's fir
 
 using Families =
     FamilyList<MambaFamily, Mamba2Family, LlamaFamily, MistralFamily, SambaFamily, FlaSambaFamily,
-               GLAFamily, RetNetFamily, NemotronHFamily, RecurrentGemmaFamily>;
+               GLAFamily, RetNetFamily, NemotronHFamily, RecurrentGemmaFamily, Phi4FlashFamily>;
 
 struct FamilyInfo {
   std::string_view model_type;
