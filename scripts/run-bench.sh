@@ -56,7 +56,7 @@ bash scripts/install-deps.sh cmake make g++ libeigen3-dev nlohmann-json3-dev lib
   libbenchmark-dev python3 python3-matplotlib
 cmake --preset release >/dev/null
 cmake --build --preset release --target samba_bench_ceilings samba_bench_layers samba_bench_blocks \
-  samba_bench_paper
+  samba_bench_paper samba_bench_sambay
 bin=build/release/bench
 
 # The ggml peer: Release and -march=native as ours; ggml's own build logs its warnings to a file.
@@ -103,6 +103,8 @@ run layers layers "${workload_flags[@]}"
 [ -z "$ggml_dir" ] || run ggml ggml-layers --set=layers "${workload_flags[@]}"
 run blocks blocks "${workload_flags[@]}"
 [ -z "$ggml_dir" ] || run ggml ggml-blocks --set=blocks "${workload_flags[@]}"
+# Phi-4-mini-flash (SambaY) at its released dims: no ggml counterpart (llama.cpp has none).
+run sambay sambay "${workload_flags[@]}"
 # Samba vs the same-size Llama up to long prompts: a long prefill is one call per repetition.
 run paper paper --benchmark_min_time="$min_time" --benchmark_repetitions=1 \
   ${filter:+--benchmark_filter="$filter"}

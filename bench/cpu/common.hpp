@@ -196,10 +196,49 @@ double flops(const Attention<cpu, W, K>& l, index_t context, index_t T) {
   return static_cast<double>(T) * proj +
          4.0 * static_cast<double>(c.q_dim()) * visible_keys(context, T, l.window());
 }
-template <class L>
-double flops(const PreNorm<L>& b, index_t context, index_t T) {
+inline double flops(const LayerNorm<cpu>& l, index_t, index_t T) {
+  return 7.0 * static_cast<double>(T * l.d_model());  // sum, x − mean, ², sum, × scale, w, + b
+}
+// Differential attention: the projections, and per head (each of the pair's two maps) and visible
+// key q·k (head_dim multiply-adds) and A·V (2·head_dim: the pair's values are twice as wide), the
+// useful work; the CPU kernel also multiplies the zero halves of its paired queries.
+template <StorageType W, AttentionKind K>
+double flops(const DifferentialAttention<cpu, W, K>& l, index_t context, index_t T) {
+  const auto& c = l.config();
+  const double proj = 2.0 * static_cast<double>(c.d_model * (2 * c.q_dim() + 2 * c.kv_dim()));
+  return static_cast<double>(T) * proj +
+         6.0 * static_cast<double>(c.q_dim()) * visible_keys(context, T, l.window());
+}
+template <StorageType W>
+double flops(const DifferentialCrossAttention<cpu, W>& l, index_t context, index_t T) {
+  const auto& c = l.config();
+  return static_cast<double>(T) * 4.0 * static_cast<double>(c.d_model * c.q_dim()) +
+         6.0 * static_cast<double>(c.q_dim()) *
+             visible_keys(context, T, std::numeric_limits<index_t>::max());
+}
+template <StorageType W>
+double flops(const GatedMemoryUnit<cpu, W>& l, index_t, index_t T) {
+  const auto& c = l.config();
+  return static_cast<double>(T) *
+         (4.0 * static_cast<double>(c.d_model * c.d_inner) + 5.0 * static_cast<double>(c.d_inner));
+}
+template <class L, class N>
+double flops(const PreNorm<L, N>& b, index_t context, index_t T) {
   return flops(b.norm(), context, T) + flops(b.layer(), context, T) +
          static_cast<double>(T * b.d_model());  // the residual
+}
+template <StorageType W>
+double flops(const CrossDecoder<cpu, W>& c, index_t context, index_t T) {
+  double f = 0;
+  auto add = [&](const auto& sub) {
+    f += flops(sub.norm, context, T) + flops(sub.mixer, context, T) + flops(sub.mlp, context, T) +
+         static_cast<double>(T * c.d_model());
+  };
+  add(c.memory());
+  add(c.shared());
+  for (const auto& g : c.gmus()) add(g);
+  for (const auto& x : c.cross()) add(x);
+  return f;
 }
 template <class... Blocks>
 double flops(const HybridStack<Blocks...>& s, index_t context, index_t T) {
@@ -256,9 +295,42 @@ double weight_bytes(const Attention<cpu, W, K>& l) {
   const auto& w = l.weights();
   return static_cast<double>(w.wq.bytes() + w.wk.bytes() + w.wv.bytes() + w.wo.bytes());
 }
+inline double weight_bytes(const LayerNorm<cpu>& l) {
+  return static_cast<double>(l.weights().weight.bytes() + l.weights().bias.bytes());
+}
 template <class L>
-double weight_bytes(const PreNorm<L>& b) {
+double diff_attention_weight_bytes(const L& l) {
+  const auto& w = l.weights();
+  return static_cast<double>(w.wqkv.bytes() + w.bqkv.bytes() + w.wo.bytes() + w.bo.bytes() +
+                             w.subln.bytes());
+}
+template <StorageType W, AttentionKind K>
+double weight_bytes(const DifferentialAttention<cpu, W, K>& l) {
+  return diff_attention_weight_bytes(l);
+}
+template <StorageType W>
+double weight_bytes(const DifferentialCrossAttention<cpu, W>& l) {
+  return diff_attention_weight_bytes(l);
+}
+template <StorageType W>
+double weight_bytes(const GatedMemoryUnit<cpu, W>& l) {
+  return static_cast<double>(l.weights().in_proj.bytes() + l.weights().out_proj.bytes());
+}
+template <class L, class N>
+double weight_bytes(const PreNorm<L, N>& b) {
   return weight_bytes(b.norm()) + weight_bytes(b.layer());
+}
+template <StorageType W>
+double weight_bytes(const CrossDecoder<cpu, W>& c) {
+  double n = 0;
+  auto add = [&](const auto& sub) {
+    n += weight_bytes(sub.norm) + weight_bytes(sub.mixer) + weight_bytes(sub.mlp);
+  };
+  add(c.memory());
+  add(c.shared());
+  for (const auto& g : c.gmus()) add(g);
+  for (const auto& x : c.cross()) add(x);
+  return n;
 }
 template <class... Blocks>
 double weight_bytes(const HybridStack<Blocks...>& s) {
@@ -308,9 +380,19 @@ double state_bytes(const Attention<cpu, W, K>& l, index_t context) {
   const index_t past = std::min(context, l.window() - 1);  // cached keys the next query sees
   return 2 * f32_bytes * static_cast<double>(past * l.config().kv_dim());  // keys and values
 }
-template <class L>
-double state_bytes(const PreNorm<L>& b, index_t context) {
+template <StorageType W, AttentionKind K>
+double state_bytes(const DifferentialAttention<cpu, W, K>& l, index_t context) {
+  const index_t past = std::min(context, l.window() - 1);
+  return 2 * f32_bytes * static_cast<double>(past * l.config().kv_dim());
+}
+template <class L, class N>
+double state_bytes(const PreNorm<L, N>& b, index_t context) {
   return state_bytes(b.layer(), context);
+}
+// The memory layer's state and the shared cache (the cross layers read the same cache again).
+template <StorageType W>
+double state_bytes(const CrossDecoder<cpu, W>& c, index_t context) {
+  return state_bytes(c.memory().mixer, context) + state_bytes(c.shared().mixer, context);
 }
 template <class... Blocks>
 double state_bytes(const HybridStack<Blocks...>& s, index_t context) {
@@ -452,6 +534,11 @@ concept MambaState = requires(S& s) {
   s.ssm;
 };
 template <class S>
+concept CrossDecoderState = requires(S& s) {
+  s.memory;
+  s.kv;
+};
+template <class S>
 concept StackState = requires(S& s) {
   s.blocks;
   s.position;
@@ -473,6 +560,9 @@ void prime(S& s, index_t context, Random& rng) {
   } else if constexpr (MambaState<S>) {
     for (auto& x : s.conv) x = rng.uniform(-1.0f, 1.0f);
     for (auto& x : s.ssm) x = rng.uniform(-0.5f, 0.5f);
+  } else if constexpr (CrossDecoderState<S>) {
+    prime(s.memory, context, rng);
+    prime(s.kv, context, rng);
   } else if constexpr (StackState<S>) {
     std::apply(
         [&](auto&... slot) {
@@ -489,6 +579,8 @@ template <class S>
 void rewind(S& s, index_t context) {
   if constexpr (KvCacheState<S>) {
     s.position = context;
+  } else if constexpr (CrossDecoderState<S>) {
+    rewind(s.kv, context);
   } else if constexpr (StackState<S>) {
     std::apply(
         [&](auto&... slot) {
