@@ -20,7 +20,9 @@
 #include "samba/core/tensor.hpp"
 
 #include "samba/layers/attention.hpp"
+#include "samba/layers/differential_attention.hpp"
 #include "samba/layers/feed_forward.hpp"
+#include "samba/layers/gated_memory.hpp"
 #include "samba/layers/gla.hpp"
 #include "samba/layers/layer_norm.hpp"
 #include "samba/layers/mamba.hpp"
@@ -31,6 +33,7 @@
 #include "samba/layers/swiglu.hpp"
 
 #include "samba/stack/batch.hpp"
+#include "samba/stack/cross_decoder.hpp"
 #include "samba/stack/hybrid_stack.hpp"
 #include "samba/stack/pre_norm.hpp"
 #include "samba/stack/presets.hpp"
@@ -46,7 +49,9 @@
 #include "samba/cuda/attention.cuh"
 #include "samba/cuda/backend.cuh"
 #include "samba/cuda/buffer.cuh"
+#include "samba/cuda/differential_attention.cuh"
 #include "samba/cuda/feed_forward.cuh"
+#include "samba/cuda/gated_memory.cuh"
 #include "samba/cuda/graph.cuh"
 #include "samba/cuda/layer_norm.cuh"
 #include "samba/cuda/linear_attention.cuh"

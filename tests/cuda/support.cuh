@@ -11,7 +11,9 @@
 // The backend without the model headers (tests/cuda/model.cu adds samba/cuda.cuh): less to compile.
 #include <samba/cuda/attention.cuh>
 #include <samba/cuda/backend.cuh>
+#include <samba/cuda/differential_attention.cuh>
 #include <samba/cuda/feed_forward.cuh>
+#include <samba/cuda/gated_memory.cuh>
 #include <samba/cuda/graph.cuh>
 #include <samba/cuda/layer_norm.cuh>
 #include <samba/cuda/linear_attention.cuh>

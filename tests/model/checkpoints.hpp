@@ -20,7 +20,7 @@ namespace samba::test {
 
 inline const std::filesystem::path model_data_dir = SAMBA_MODEL_DATA_DIR;
 
-inline constexpr std::array<const char*, 34> checkpoint_names = {"mamba_f32",
+inline constexpr std::array<const char*, 37> checkpoint_names = {"mamba_f32",
                                                                  "mamba_bf16",
                                                                  "mamba_f16_sharded",
                                                                  "mamba2_f32",
@@ -53,12 +53,10 @@ inline constexpr std::array<const char*, 34> checkpoint_names = {"mamba_f32",
                                                                  "samba_attn_pos_no_mlp_f32",
                                                                  "samba_fla_f32",
                                                                  "samba_fla_bf16_default_attn",
-                                                                 "samba_fla_f16_sharded"};
-
-// Checkpoints of the families samba::cuda does not run yet (phi4flash: differential attention,
-// the GMU and the cross-decoder have no CUDA kernels), which only the CPU tests read.
-inline constexpr std::array<const char*, 3> cpu_only_checkpoint_names = {
-    "phi4flash_f32", "phi4flash_bf16", "phi4flash_f16_sharded"};
+                                                                 "samba_fla_f16_sharded",
+                                                                 "phi4flash_f32",
+                                                                 "phi4flash_bf16",
+                                                                 "phi4flash_f16_sharded"};
 
 inline std::vector<std::int32_t> read_prompt(const std::filesystem::path& dir) {
   std::ifstream in(dir / "prompt.txt");

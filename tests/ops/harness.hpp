@@ -250,9 +250,67 @@ struct GriffinStackRow {
   }
 };
 
-using Rows = std::tuple<RMSNormRow, LayerNormRow, SwiGLURow, MambaRow, SlidingWindowRow,
-                        CausalAttentionRow, SambaStackRow, Mamba2Row, GLARow, RetentionRow,
-                        FeedForwardRow, RGLRURow, GriffinStackRow>;
+// Differential attention (Phi-4-mini-flash's): GQA ratios 2, 2 and 1 within the head pairs; odd
+// head sizes; a window past the sequence (then it is causal attention).
+inline DiffAttentionConfig differential(index_t d, index_t heads, index_t kv_heads,
+                                        index_t head_dim, index_t window, index_t layer) {
+  DiffAttentionConfig c;
+  c.d_model = d;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.head_dim = head_dim;
+  c.window = window;
+  c.layer_index = layer;
+  return c;
+}
+
+struct DifferentialSWARow {
+  static constexpr const char* name = "DifferentialAttention (sliding window)";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 3; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const DiffAttentionConfig c[] = {differential(12, 4, 2, 3, 5, 1),
+                                     differential(20, 8, 4, 5, 7, 3),
+                                     differential(16, 4, 4, 0, 64, 15)};
+    return SlidingDifferentialAttention<B, W>::random(c[s], rng);
+  }
+};
+
+struct DifferentialCausalRow {
+  static constexpr const char* name = "DifferentialAttention (causal)";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 2; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    const DiffAttentionConfig c[] = {differential(12, 4, 2, 3, 0, 17),
+                                     differential(16, 8, 2, 2, 0, 5)};
+    return CausalDifferentialAttention<B, W>::random(c[s], rng);
+  }
+};
+
+// SambaY's cross-decoder: the memory Mamba layer, the shared attention layer, and 1 or 2 GMU /
+// cross-attention pairs.
+struct CrossDecoderRow {
+  static constexpr const char* name = "CrossDecoder";
+  static constexpr int weight_types = 3;
+  static int shapes() { return 2; }
+  template <class B, StorageType W>
+  static auto make(int s, Random& rng) {
+    typename CrossDecoder<B, W>::Config c;
+    const index_t d = s == 0 ? 12 : 16;
+    c.memory = test::small_mamba(d, 4, 4, 2, 3);
+    c.shared = differential(d, 4, 2, d / 4, 0, 5);
+    c.n_pairs = s + 1;
+    c.mlp = {d, 2 * d + 1};
+    return CrossDecoder<B, W>::random(c, rng);
+  }
+};
+
+using Rows =
+    std::tuple<RMSNormRow, LayerNormRow, SwiGLURow, MambaRow, SlidingWindowRow, CausalAttentionRow,
+               SambaStackRow, Mamba2Row, GLARow, RetentionRow, FeedForwardRow, RGLRURow,
+               GriffinStackRow, DifferentialSWARow, DifferentialCausalRow, CrossDecoderRow>;
 
 // --- the runs ------------------------------------------------------------------------------------
 

@@ -23,23 +23,32 @@ struct DiffAttentionKernel<cpu, W> {
   using Cache = DiffAttentionCache<cpu>;
 
   template <class Layer>
+  static void check(const Layer&, ConstMatrixView<float>, MatrixView<float>) {}
+
+  template <class Layer>
   static void project(const Layer& layer, ConstMatrixView<float> x, MatrixView<float> qkv) {
     cpu_detail::linear(x, layer.weights().wqkv, layer.weights().bqkv, qkv);
   }
 
-  // q2 row t: head 2j = [q_2j ‖ 0], head 2j+1 = [0 ‖ q_2j+1] (each 2·head_dim wide).
+  // paired row t: head 2j = [q_2j ‖ 0], head 2j+1 = [0 ‖ q_2j+1] (each 2·head_dim wide), then
+  // qkv's keys and values where it has them.
   template <class Layer>
-  static void pair_queries(const Layer& layer, ConstMatrixView<float> qkv, MatrixView<float> q2) {
+  static void pair_queries(const Layer& layer, ConstMatrixView<float> qkv,
+                           MatrixView<float> paired) {
     const index_t nh = layer.config().n_heads, hd = layer.config().resolved_head_dim();
+    const index_t qd = nh * hd, kv = qkv.cols() - qd;
     for (index_t t = 0; t < qkv.rows(); ++t) {
       const float* q = qkv.row(t);
-      float* dst = q2.row(t);
-      std::fill_n(dst, 2 * nh * hd, 0.0f);
-      for (index_t h = 0; h < nh; ++h) std::copy_n(q + h * hd, hd, dst + 2 * h * hd + (h % 2) * hd);
+      float* dst = paired.row(t);
+      std::fill_n(dst, 2 * qd, 0.0f);
+      for (index_t h = 0; h < nh; ++h)
+        std::copy_n(q + h * hd, hd, dst + 2 * h * hd + (h % 2) * hd);
+      std::copy_n(q + qd, kv, dst + 2 * qd);
     }
   }
 
-  static void reserve(Cache& s, index_t len) {
+  template <class Layer>
+  static void reserve(const Layer&, Cache& s, index_t len) {
     const index_t needed = std::min(s.max_rows, s.position + len);
     if (s.capacity >= needed) return;
     const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
@@ -51,43 +60,46 @@ struct DiffAttentionKernel<cpu, W> {
     s.capacity = cap;
   }
 
-  // keys: rows [k | v] of the chunks (the self kinds), or empty: the chunk's keys are already in
-  // the cache, at rows position − len … position − 1 (the cross kind, over a causal cache).
+  // paired: the queries, then (the self kinds) the chunk's keys and values; without them (the
+  // cross kind, over a causal cache) the chunk's keys are read from the cache, rows position − len
+  // … position − 1.
   template <class Layer>
   static void attend(const Layer& layer, std::span<const Cache* const> caches,
-                     std::span<const index_t> lengths, ConstMatrixView<float> q2,
-                     ConstMatrixView<float> keys, MatrixView<float> out) {
+                     std::span<const index_t> lengths, ConstMatrixView<float> paired,
+                     MatrixView<float> out) {
     const AttentionConfig pc = layer.config().paired();
     const index_t pd = pc.resolved_head_dim(), kvd = pc.kv_dim(), qw = pc.q_dim();
     const float scale = 1.0f / std::sqrt(static_cast<float>(layer.config().resolved_head_dim()));
     index_t window = std::numeric_limits<index_t>::max();
     if constexpr (requires { layer.window(); }) window = layer.window();
-    const bool cross = keys.data() == nullptr;
+    const bool cross = paired.cols() == qw;
     index_t r0 = 0;
     for (std::size_t s = 0; s < caches.size(); ++s) {
       const index_t len = lengths[s];
       if (len > 0) {
         const Cache& c = *caches[s];
         const index_t p0 = cross ? c.position - len : c.position;
-        const float* k = cross ? c.k.data() + p0 * kvd : keys.row(r0);
-        const float* v = cross ? c.v.data() + p0 * kvd : keys.row(r0) + kvd;
-        const index_t ld = cross ? kvd : keys.stride(0);
+        const float* k = cross ? c.k.data() + p0 * kvd : paired.row(r0) + qw;
+        const float* v = cross ? c.v.data() + p0 * kvd : paired.row(r0) + qw + kvd;
+        const index_t ld = cross ? kvd : paired.stride(0);
         cpu_detail::FlashAttention::attend(
             {pc.n_heads, pc.resolved_n_kv_heads(), pd, scale, window, p0, c.k.data(), c.v.data(),
-             c.capacity, ConstMatrixView<float>(q2.row(r0), {len, qw}, {q2.stride(0), 1}), k, v, ld,
-             MatrixView<float>(out.row(r0), {len, qw}, {out.stride(0), 1})});
+             c.capacity, ConstMatrixView<float>(paired.row(r0), {len, qw}, {paired.stride(0), 1}),
+             k, v, ld, MatrixView<float>(out.row(r0), {len, qw}, {out.stride(0), 1})});
       }
       r0 += len;
     }
   }
 
   // Stores each chunk's last min(len, capacity) keys and values at rows (position + t) % capacity.
-  static void cache_append(std::span<Cache* const> states, std::span<const index_t> lengths,
-                           ConstMatrixView<float> qkv, index_t q_dim) {
+  template <class Layer>
+  static void cache_append(const Layer& layer, std::span<Cache* const> states,
+                           std::span<const index_t> lengths, ConstMatrixView<float> paired) {
+    const index_t keys = 2 * layer.config().q_dim();  // where a paired row's keys start
     cpu_detail::for_each_sequence(states, lengths, [&](Cache& s, index_t r0, index_t len) {
       const index_t kvd = s.kv_dim;
       for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
-        const float* row = qkv.row(r0 + t) + q_dim;
+        const float* row = paired.row(r0 + t) + keys;
         const index_t slot = (s.position + t) % s.capacity;
         std::copy_n(row, kvd, s.k.data() + slot * kvd);
         std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);

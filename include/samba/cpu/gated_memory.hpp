@@ -11,6 +11,8 @@ namespace samba {
 
 template <StorageType W>
 struct GMUKernel<cpu, W> {
+  static void check(const GatedMemoryUnit<cpu, W>&, ConstMatrixView<float>, MatrixView<float>) {}
+
   static void linear(const GatedMemoryUnit<cpu, W>& layer, Tensor<W> GMUWeights<W>::*weight,
                      ConstMatrixView<float> x, MatrixView<float> y) {
     cpu_detail::linear(x, layer.weights().*weight, y);

@@ -50,6 +50,9 @@ struct AttnArgs {
   int splits = 1, total_rows = 0;
   long long window = 0;  // keys a query sees, itself included
   float scale = 1.0f;    // 1 / sqrt(head_dim)
+  // Every key from the cache, the chunk's own too (a cross-attention layer reading the cache of
+  // the layer that already stored them); otherwise the chunk's keys come from qkv.
+  bool keys_in_cache = false;
 };
 
 inline constexpr int attn_warps = 4, attn_rows_per_warp = 8;
@@ -140,7 +143,7 @@ __global__ void __launch_bounds__(attn_threads)
       float kv = 0.0f, vv = 0.0f;
       if (j <= s_hi && d < D) {
         const float *kr, *vr;
-        if (j < chunk_start) {  // cached: row j % capacity of the ring
+        if (j < chunk_start || a.keys_in_cache) {  // cached: row j % capacity of the ring
           const long long slot = j % seq.capacity;
           kr = seq.k + slot * a.kv_dim;
           vr = seq.v + slot * a.kv_dim;

@@ -48,6 +48,7 @@ struct ScanArgs {
   const float* z = nullptr;  // row t at z + t · ld_z
   long long ld_z = 0;
   float* y = nullptr;  // [T, d_inner]: (y + D u') ⊙ silu(z)
+  float* ungated = nullptr;  // null, or [T, d_inner]: y + D u', before the gate (a GMU's memory)
   int d_inner = 0, d_state = 0;
 };
 
@@ -169,6 +170,7 @@ __global__ void __launch_bounds__(scan_sequential_threads)
       }
     }
     y = fmaf(D, u, y);
+    if (a.ungated) a.ungated[row * a.d_inner + c] = y;
     a.y[row * a.d_inner + c] = y * silu(a.z[row * a.ld_z + c]);
   }
 #pragma unroll
@@ -274,7 +276,10 @@ __global__ void __launch_bounds__(scan_threads)
         const int tt = tid * scan_items + i;
         const float u = u_tile[tt * scan_tile_stride + ch];
         float& zy = zy_tile[tt * scan_tile_stride + ch];
-        zy = fmaf(a.D[c], u, y[i]) * silu(zy);
+        const float yu = fmaf(a.D[c], u, y[i]);
+        if (a.ungated && chunk0 + tt < seq.len)
+          a.ungated[(seq.row0 + static_cast<long long>(chunk0 + tt)) * a.d_inner + c] = yu;
+        zy = yu * silu(zy);
       }
     }
     __syncthreads();
@@ -405,9 +410,9 @@ struct MambaKernel<cuda, W> {
                       in.u.stride(1) == 1 && in.dt.stride(1) == 1 && y.stride(1) == 1 &&
                       in.bc.stride(1) == 1 && in.z.stride(1) == 1,
                   "MambaKernel<cuda>::selective_scan: u', dt and y must be [T, d_inner] rows");
-    detail::check(in.ungated.data() == nullptr,
-                  "MambaLayer on samba::cuda: the ungated scan output (forward_batch's memory, "
-                  "for a Gated Memory Unit) is not implemented on CUDA yet");
+    detail::check(in.ungated.data() == nullptr ||
+                      (in.ungated.stride(0) == di && in.ungated.stride(1) == 1),
+                  "MambaKernel<cuda>::selective_scan: the ungated output must be [T, d_inner] rows");
     const Resident& w = layer.resident();
     ScanArgs args;
     args.u = in.u.data();
@@ -420,6 +425,7 @@ struct MambaKernel<cuda, W> {
     args.z = in.z.data();
     args.ld_z = in.z.stride(0);
     args.y = y.data();
+    args.ungated = in.ungated.data();
     args.d_inner = to_int(di, "d_inner");
     args.d_state = static_cast<int>(layer.config().d_state);
     const cudaStream_t stream = CudaContext::current().stream();

@@ -144,17 +144,21 @@ struct DiffAttentionWeights {
   }
 };
 
-// The primitives a backend supplies for differential attention (cpu/differential_attention.hpp).
-// The layers' forward_batch own the steps and their scratch:
+// The primitives a backend supplies for differential attention (cpu/differential_attention.hpp,
+// cuda/differential_attention.cuh). The layers' forward_batch own the steps and their scratch:
+//   check(layer, x, y)               refuses what the backend cannot run
 //   project(layer, x, qkv)           qkv = x · W_qkvᵀ + b_qkv
-//   pair_queries(layer, qkv, q2)     q2 [T, 2·q_dim]: head 2j = [q_2j ‖ 0], head 2j+1 = [0 ‖
-//   q_2j+1] reserve(state, len)              grows the KV cache so that len more tokens fit
-//   attend(layer, caches, lengths, q2, keys, out)
-//                                    out [T, 2·q_dim]: the paired attention of each sequence's
-//                                    queries over its cache (positions before the chunk) and the
-//                                    chunk's own keys and values (keys: per sequence, rows of
-//                                    [k | v], or null to read them from the cache too)
-//   cache_append(states, lengths, qkv, q_dim)
+//   pair_queries(layer, qkv, paired) paired rows: the queries as 2·head_dim-wide heads (head 2j =
+//                                    [q_2j ‖ 0], head 2j+1 = [0 ‖ q_2j+1]: 2·q_dim), then, where
+//                                    qkv holds them (the self kinds), the keys and values
+//   reserve(layer, state, len)       grows the KV cache so that len more tokens fit
+//   attend(layer, caches, lengths, paired, out)
+//                                    out [T, 2·q_dim]: the paired heads' attention of each
+//                                    sequence's queries over its cache (positions before the
+//                                    chunk) and the chunk's keys in paired; where paired has no
+//                                    keys (the cross kind), over the cache alone, which already
+//                                    holds the chunk's keys at positions position − len …
+//   cache_append(layer, states, lengths, paired)
 //                                    stores each chunk's keys and values in its state
 //   combine(layer, out, o)           o [T, q_dim]: pair j's 2d columns = the normalised
 //                                    A1·V − λ·A2·V of the paired heads 2j, 2j+1
@@ -162,8 +166,8 @@ struct DiffAttentionWeights {
 template <class B, StorageType W>
 struct DiffAttentionKernel {
   static_assert(detail::dependent_false<B>,
-                "DifferentialAttention: no kernel for this backend (the CPU has one: include "
-                "samba/samba.hpp; CUDA has none yet)");
+                "DifferentialAttention: no kernel for this backend (include samba/samba.hpp for "
+                "samba::cpu, samba/cuda.cuh for samba::cuda)");
 };
 
 // A differential attention layer's KV cache: the key of absolute position p in row p % capacity;
@@ -191,8 +195,12 @@ class DiffAttentionBase {
   using Config = DiffAttentionConfig;
   using Weights = DiffAttentionWeights<W>;
 
+  using Resident = detail::resident_t<B, DiffAttentionKernel<B, W>>;
+
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
+  const Resident& resident() const { return resident_; }
   index_t d_model() const { return config_.d_model; }
   // λ = exp(λ_q1 · λ_k1) − exp(λ_q2 · λ_k2) + λ_init, formed once in double.
   float lambda() const { return lambda_; }
@@ -232,6 +240,7 @@ class DiffAttentionBase {
           ": lambda = exp(lambda_q1 . lambda_k1) - exp(lambda_q2 . "
           "lambda_k2) + lambda_init is not finite");
     lambda_ = static_cast<float>(lambda);
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
  private:
@@ -247,6 +256,7 @@ class DiffAttentionBase {
   Config config_;
   Weights weights_;
   float lambda_ = 0.0f;
+  Resident resident_;
 };
 
 }  // namespace detail
@@ -295,22 +305,22 @@ class DifferentialAttention : public detail::DiffAttentionBase<B, W> {
     detail::check_activations(name, x, this->d_model(), y, this->d_model());
     detail::check_batch(name, states, lengths, x.rows());
     for (State* s : states) check_state(*s);
+    K::check(*this, x, y);
     const index_t T = x.rows();
     if (T == 0) return;
-    const index_t qd = this->config().q_dim(), width = qd + 2 * this->config().kv_dim();
+    const index_t qd = this->config().q_dim(), kvd = this->config().kv_dim();
+    const index_t width = qd + 2 * kvd, paired_width = 2 * qd + 2 * kvd;
     auto qkv = detail::scratch<float, B>(T * width);
-    auto q2 = detail::scratch<float, B>(T * 2 * qd);
+    auto paired = detail::scratch<float, B>(T * paired_width);
     auto out = detail::scratch<float, B>(T * 2 * qd);
     auto o = detail::scratch<float, B>(T * qd);
-    const MatrixView<float> qkv_v = qkv.template view<2>({T, width});
-    K::project(*this, x, qkv_v);
-    K::pair_queries(*this, qkv_v, q2.template view<2>({T, 2 * qd}));
-    for (std::size_t s = 0; s < states.size(); ++s) K::reserve(*states[s], lengths[s]);
+    const MatrixView<float> paired_v = paired.template view<2>({T, paired_width});
+    K::project(*this, x, qkv.template view<2>({T, width}));
+    K::pair_queries(*this, qkv.template view<2>({T, width}), paired_v);
+    for (std::size_t s = 0; s < states.size(); ++s) K::reserve(*this, *states[s], lengths[s]);
     K::attend(*this, std::span<const State* const>(states.data(), states.size()), lengths,
-              q2.template view<2>({T, 2 * qd}),
-              ConstMatrixView<float>(qkv.data() + qd, {T, 2 * this->config().kv_dim()}, {width, 1}),
-              out.template view<2>({T, 2 * qd}));
-    K::cache_append(states, lengths, qkv_v, qd);
+              paired_v, out.template view<2>({T, 2 * qd}));
+    K::cache_append(*this, states, lengths, paired_v);
     for (std::size_t s = 0; s < states.size(); ++s) states[s]->position += lengths[s];
     K::combine(*this, out.template view<2>({T, 2 * qd}), o.template view<2>({T, qd}));
     K::output(*this, o.template view<2>({T, qd}), y);
@@ -373,16 +383,17 @@ class DifferentialCrossAttention : public detail::DiffAttentionBase<B, W> {
     }
     detail::check(total == x.rows(), name, ": the lengths add up to ", total, " rows, x has ",
                   x.rows());
+    K::check(*this, x, y);
     const index_t T = x.rows();
     if (T == 0) return;
     const index_t qd = this->config().q_dim();
     auto q = detail::scratch<float, B>(T * qd);
-    auto q2 = detail::scratch<float, B>(T * 2 * qd);
+    auto paired = detail::scratch<float, B>(T * 2 * qd);
     auto out = detail::scratch<float, B>(T * 2 * qd);
     const MatrixView<float> q_v = q.template view<2>({T, qd});
     K::project(*this, x, q_v);
-    K::pair_queries(*this, q_v, q2.template view<2>({T, 2 * qd}));
-    K::attend(*this, sources, lengths, q2.template view<2>({T, 2 * qd}), ConstMatrixView<float>(),
+    K::pair_queries(*this, q_v, paired.template view<2>({T, 2 * qd}));
+    K::attend(*this, sources, lengths, paired.template view<2>({T, 2 * qd}),
               out.template view<2>({T, 2 * qd}));
     K::combine(*this, out.template view<2>({T, 2 * qd}), q_v);
     K::output(*this, q_v, y);

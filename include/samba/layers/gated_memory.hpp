@@ -42,14 +42,15 @@ struct GMUWeights {
   }
 };
 
-// The primitives a backend supplies for the GMU (cpu/gated_memory.hpp):
+// The primitives a backend supplies for the GMU (cpu/gated_memory.hpp, cuda/gated_memory.cuh):
+//   check(layer, x, y)                            refuses what the backend cannot run
 //   linear(layer, &GMUWeights<W>::proj, x, y)   y = x · projᵀ
 //   gate(g, memory)                               g = silu(g) ⊙ memory
 template <class B, StorageType W>
 struct GMUKernel {
   static_assert(detail::dependent_false<B>,
-                "GatedMemoryUnit: no kernel for this backend (the CPU has one: include "
-                "samba/samba.hpp; CUDA has none yet)");
+                "GatedMemoryUnit: no kernel for this backend (include samba/samba.hpp for "
+                "samba::cpu, samba/cuda.cuh for samba::cuda)");
 };
 
 template <class B = cpu, StorageType W = float>
@@ -59,6 +60,7 @@ class GatedMemoryUnit {
   using weight_type = W;
   using Config = GMUConfig;
   using Weights = GMUWeights<W>;
+  using Resident = detail::resident_t<B, GMUKernel<B, W>>;
 
   GatedMemoryUnit(const Config& config, Weights weights)
       : config_(config), weights_(std::move(weights)) {
@@ -66,6 +68,7 @@ class GatedMemoryUnit {
     check_shape(weights_.in_proj, "GatedMemoryUnit", "in_proj", {config_.d_inner, config_.d_model});
     check_shape(weights_.out_proj, "GatedMemoryUnit", "out_proj",
                 {config_.d_model, config_.d_inner});
+    resident_ = detail::make_resident<Resident>(*this);
   }
 
   static GatedMemoryUnit random(const Config& config, Random& rng) {
@@ -75,6 +78,8 @@ class GatedMemoryUnit {
 
   const Config& config() const { return config_; }
   const Weights& weights() const { return weights_; }
+  // The backend's own form of the weights (device copies on samba::cuda; nothing on the CPU).
+  const Resident& resident() const { return resident_; }
   index_t d_model() const { return config_.d_model; }
   std::size_t parameter_count() const {
     return static_cast<std::size_t>(weights_.in_proj.numel() + weights_.out_proj.numel());
@@ -88,6 +93,7 @@ class GatedMemoryUnit {
                       (memory.rows() == 0 || memory.stride(1) == 1),
                   "GatedMemoryUnit: memory is ", memory.dyn_shape(), ", expected [", x.rows(), ", ",
                   config_.d_inner, "] with contiguous rows");
+    K::check(*this, x, y);
     const index_t T = x.rows();
     if (T == 0) return;
     auto g = detail::scratch<float, B>(T * config_.d_inner);
@@ -100,6 +106,7 @@ class GatedMemoryUnit {
  private:
   Config config_;
   Weights weights_;
+  Resident resident_;
 };
 
 }  // namespace samba

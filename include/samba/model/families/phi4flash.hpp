@@ -270,17 +270,7 @@ struct Phi4FlashFamily {
   template <class B, StorageType W>
   static std::shared_ptr<const LanguageModel> load(const JsonConfig& cfg, SafeTensors& st,
                                                    const LoadOptions& options) {
-    if constexpr (std::is_same_v<B, cpu>) {
-      return detail::load_phi4flash_family<B, W>(cfg, st, options);
-    } else {
-      (void)st;
-      (void)options;
-      detail::check(false, cfg.source(),
-                    ": model_type \"phi4flash\" runs on samba::cpu only; its "
-                    "differential attention, GMU and cross-decoder have no ",
-                    B::name, " kernels yet");
-      return nullptr;
-    }
+    return detail::load_phi4flash_family<B, W>(cfg, st, options);
   }
 };
 }  // namespace samba
