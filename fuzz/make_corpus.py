@@ -62,6 +62,7 @@ def safetensors_cases():
                      "nemotron_h_f16_sharded": "is not listed in the index",
                      "recurrent_gemma_f16_sharded": "is not listed in the index",
                      "samba_fla_f16_sharded": "is not listed in the index",
+                     "phi4flash_f16_sharded": "is not listed in the index",
                      "samba_f16_sharded": "listed in the weight_map does not exist"}
     for path in sorted(DATA.glob("*/model.safetensors.index.json")):
         cases[f"{path.parent.name}-index"] = (b"\1" + path.read_bytes(),
@@ -158,6 +159,7 @@ def config_cases():
     fla_samba = json.loads((DATA / "samba_fla_f32" / "config.json").read_text())
     nemotron = json.loads((DATA / "nemotron_h_f32" / "config.json").read_text(),
                           parse_constant=float)
+    phi = json.loads((DATA / "phi4flash_f32" / "config.json").read_text())
     griffin = json.loads((DATA / "recurrent_gemma_f32" / "config.json").read_text())
     no_head_dim = {k: v for k, v in llama.items() if k != "head_dim"}
     hf_samba = {k: v for k, v in samba.items() if k != "n_embd"}
@@ -267,6 +269,22 @@ def config_cases():
                                            "not found"),
         "recurrent-gemma-untied": ({**griffin, "tie_word_embeddings": False},
                                    "tensor 'lm_head.weight' not found"),
+        # phi4flash_f32: hidden 16, 8 layers (Mamba / SWA × 2, memory Mamba, shared attention,
+        # one GMU / cross-attention pair), 4 heads (2 kv), window 6.
+        "phi4flash-layers-split": ({**phi, "num_hidden_layers": 6},
+                                   "layer 3 is shared attention"),
+        "phi4flash-layers-odd": ({**phi, "num_hidden_layers": 9}, "must be even and >= 4"),
+        "phi4flash-mb-3": ({**phi, "mb_per_layer": 3}, "full attention in the self-decoder"),
+        "phi4flash-kv": ({**phi, "num_key_value_heads": 3},
+                         "is not divisible by 'num_key_value_heads' (3)"),
+        "phi4flash-kv-default": ({k: v for k, v in phi.items() if k != "num_key_value_heads"},
+                                 "tensor '"),
+        "phi4flash-window-list": ({**phi, "sliding_window": [None, 6, None, 6] + [None] * 4}, OK),
+        "phi4flash-window-list-bad": ({**phi, "sliding_window": [6] * 8},
+                                      "'sliding_window' entry 0 is 6"),
+        "phi4flash-untied": ({**phi, "tie_word_embeddings": False},
+                             "tensor 'lm_head.weight' not found"),
+        "phi4flash-proj-bias": ({**phi, "mamba_proj_bias": True}, "'mamba_proj_bias': true"),
         # samba_fla_f32: hidden 16, 4 layers, attention at 1 and 3 (window 6).
         "samba-fla-attn-out-of-range": ({**fla_samba, "attn": {**fla_samba["attn"],
                                                                "layers": [1, 4]}},
