@@ -55,7 +55,8 @@ TEST_CASE("Session: chunked prefill, token-by-token decode and forks agree", "[m
 
 TEST_CASE("Session: batched decode equals each session decoded alone, sessions join and leave",
           "[model][session][batch]") {
-  const auto name = GENERATE("samba_bf16", "llama_f32", "mistral_f32", "mamba_f32");
+  const auto name =
+      GENERATE("samba_bf16", "llama_f32", "mistral_f32", "mamba_f32", "phi4flash_bf16");
   INFO(name);
   const auto model = load_model(data_dir / name);
   const index_t vocab = model->info().vocab_size;

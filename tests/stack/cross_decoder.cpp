@@ -57,7 +57,7 @@ presets::SambaY<> small_sambay(index_t d, index_t n_self, index_t W, index_t pai
 
 }  // namespace
 
-TEST_CASE("CrossDecoder matches the reference; chunked, whole and token by token agree",
+TEST_CASE("CrossDecoder matches the reference, whole, chunked and token by token",
           "[stack][cross_decoder]") {
   const index_t d = 12, T = 31;
   const index_t pairs = GENERATE(0, 1, 3);

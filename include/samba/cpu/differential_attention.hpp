@@ -41,8 +41,7 @@ struct DiffAttentionKernel<cpu, W> {
       const float* q = qkv.row(t);
       float* dst = paired.row(t);
       std::fill_n(dst, 2 * qd, 0.0f);
-      for (index_t h = 0; h < nh; ++h)
-        std::copy_n(q + h * hd, hd, dst + 2 * h * hd + (h % 2) * hd);
+      for (index_t h = 0; h < nh; ++h) std::copy_n(q + h * hd, hd, dst + 2 * h * hd + (h % 2) * hd);
       std::copy_n(q + qd, kv, dst + 2 * qd);
     }
   }

@@ -161,9 +161,11 @@ struct DiffAttentionKernel<cuda, W> {
     // The chunk's first position: the cache's position before the chunk (self), or the position
     // the shared layer has already reached minus the chunk (cross).
     auto seq_of = [cross](const Cache& s, int row0, int len) {
-      return AttnSeq{row0,       len,
+      return AttnSeq{row0,
+                     len,
                      cross ? s.position - len : s.position,
-                     s.capacity, const_cast<float*>(s.k.data()),
+                     s.capacity,
+                     const_cast<float*>(s.k.data()),
                      const_cast<float*>(s.v.data())};
     };
     index_t longest = 0;
@@ -212,9 +214,9 @@ struct DiffAttentionKernel<cuda, W> {
     const long long items = static_cast<long long>(T) * pairs;
     const unsigned blocks = static_cast<unsigned>(std::min<long long>((items + 7) / 8, 65535));
     diff_combine_kernel<><<<blocks, 256, 0, CudaContext::current().stream()>>>(
-        out.data(), o.data(), o.stride(0), layer.resident().subln->data(),
-        to_int(pairs, "pairs"), to_int(2 * c.resolved_head_dim(), "pair width"), layer.lambda(),
-        layer.output_scale(), c.norm_eps, to_int(T, "tokens"));
+        out.data(), o.data(), o.stride(0), layer.resident().subln->data(), to_int(pairs, "pairs"),
+        to_int(2 * c.resolved_head_dim(), "pair width"), layer.lambda(), layer.output_scale(),
+        c.norm_eps, to_int(T, "tokens"));
     check_launch("diff_combine_kernel");
   }
 

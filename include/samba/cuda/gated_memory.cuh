@@ -11,9 +11,8 @@ namespace samba {
 namespace cuda_detail {
 
 template <class = void>
-__global__ void gmu_gate_kernel(float* __restrict__ g, long long ld_g,
-                                const float* __restrict__ m, long long ld_m, int width,
-                                long long n) {
+__global__ void gmu_gate_kernel(float* __restrict__ g, long long ld_g, const float* __restrict__ m,
+                                long long ld_m, int width, long long n) {
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<long long>(gridDim.x) * blockDim.x) {
     const long long t = i / width, c = i % width;
@@ -40,8 +39,8 @@ struct GMUKernel<cuda, W> {
     cuda_detail::check_device_views("GatedMemoryUnit", x, y);
   }
 
-  static void linear(const Layer& layer, Tensor<W> GMUWeights<W>::*weight,
-                     ConstMatrixView<float> x, MatrixView<float> y) {
+  static void linear(const Layer& layer, Tensor<W> GMUWeights<W>::*weight, ConstMatrixView<float> x,
+                     MatrixView<float> y) {
     const auto& r = layer.resident();
     cuda_detail::linear(x, weight == &GMUWeights<W>::in_proj ? r.in_proj : r.out_proj, y,
                         CudaContext::current());

@@ -47,7 +47,7 @@ struct ScanArgs {
   const float* D = nullptr;
   const float* z = nullptr;  // row t at z + t · ld_z
   long long ld_z = 0;
-  float* y = nullptr;  // [T, d_inner]: (y + D u') ⊙ silu(z)
+  float* y = nullptr;        // [T, d_inner]: (y + D u') ⊙ silu(z)
   float* ungated = nullptr;  // null, or [T, d_inner]: y + D u', before the gate (a GMU's memory)
   int d_inner = 0, d_state = 0;
 };
@@ -410,9 +410,9 @@ struct MambaKernel<cuda, W> {
                       in.u.stride(1) == 1 && in.dt.stride(1) == 1 && y.stride(1) == 1 &&
                       in.bc.stride(1) == 1 && in.z.stride(1) == 1,
                   "MambaKernel<cuda>::selective_scan: u', dt and y must be [T, d_inner] rows");
-    detail::check(in.ungated.data() == nullptr ||
-                      (in.ungated.stride(0) == di && in.ungated.stride(1) == 1),
-                  "MambaKernel<cuda>::selective_scan: the ungated output must be [T, d_inner] rows");
+    detail::check(
+        in.ungated.data() == nullptr || (in.ungated.stride(0) == di && in.ungated.stride(1) == 1),
+        "MambaKernel<cuda>::selective_scan: the ungated output must be [T, d_inner] rows");
     const Resident& w = layer.resident();
     ScanArgs args;
     args.u = in.u.data();

@@ -318,8 +318,8 @@ class DifferentialAttention : public detail::DiffAttentionBase<B, W> {
     K::project(*this, x, qkv.template view<2>({T, width}));
     K::pair_queries(*this, qkv.template view<2>({T, width}), paired_v);
     for (std::size_t s = 0; s < states.size(); ++s) K::reserve(*this, *states[s], lengths[s]);
-    K::attend(*this, std::span<const State* const>(states.data(), states.size()), lengths,
-              paired_v, out.template view<2>({T, 2 * qd}));
+    K::attend(*this, std::span<const State* const>(states.data(), states.size()), lengths, paired_v,
+              out.template view<2>({T, 2 * qd}));
     K::cache_append(*this, states, lengths, paired_v);
     for (std::size_t s = 0; s < states.size(); ++s) states[s]->position += lengths[s];
     K::combine(*this, out.template view<2>({T, 2 * qd}), o.template view<2>({T, qd}));
