@@ -279,6 +279,7 @@ def config_cases():
                          "is not divisible by 'num_key_value_heads' (3)"),
         "phi4flash-kv-default": ({k: v for k, v in phi.items() if k != "num_key_value_heads"},
                                  "tensor '"),
+        "phi4flash-kv-null": ({**phi, "num_key_value_heads": None}, "tensor '"),
         "phi4flash-window-list": ({**phi, "sliding_window": [None, 6, None, 6] + [None] * 4}, OK),
         "phi4flash-window-list-bad": ({**phi, "sliding_window": [6] * 8},
                                       "'sliding_window' entry 0 is 6"),

@@ -372,10 +372,13 @@ class DifferentialCrossAttention : public detail::DiffAttentionBase<B, W> {
                   lengths.size(), " sequences");
     index_t total = 0;
     for (std::size_t s = 0; s < sources.size(); ++s) {
+      detail::check(sources[s] != nullptr, name, ": the cache of sequence ", s, " is null");
       const Source& src = *sources[s];
       detail::check(lengths[s] >= 0 && src.kv_dim == this->config().kv_dim() &&
                         src.max_rows == std::numeric_limits<index_t>::max() &&
-                        src.position >= lengths[s],
+                        src.position >= lengths[s] && src.capacity >= src.position &&
+                        src.k.size() == src.capacity * src.kv_dim &&
+                        src.v.size() == src.capacity * src.kv_dim,
                     name, ": sequence ", s, " reads a cache of kv_dim ", src.kv_dim, " holding ",
                     src.position, " tokens, needs a causal cache of kv_dim ",
                     this->config().kv_dim(), " that already holds its ", lengths[s], " tokens");

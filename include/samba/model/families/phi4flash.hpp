@@ -128,7 +128,10 @@ std::shared_ptr<const LanguageModel> load_phi4flash_family(const JsonConfig& cfg
   DiffAttentionConfig ac;
   ac.d_model = d;
   ac.n_heads = cfg.integer("num_attention_heads", 40, 1);
-  ac.n_kv_heads = cfg.has("num_key_value_heads") ? cfg.integer("num_key_value_heads") : 4;
+  // Absent: the class default, 4; null: the class makes it num_attention_heads.
+  ac.n_kv_heads = cfg.has("num_key_value_heads")               ? cfg.integer("num_key_value_heads")
+                  : cfg.json().contains("num_key_value_heads") ? ac.n_heads
+                                                               : 4;
   check(d % ac.n_heads == 0, cfg.source(), ": 'hidden_size' (", d,
         ") is not divisible by 'num_attention_heads' (", ac.n_heads, ")");
   check(ac.n_heads % ac.n_kv_heads == 0, cfg.source(), ": 'num_attention_heads' (", ac.n_heads,
