@@ -147,8 +147,9 @@ struct FlashAttention {
   static constexpr index_t key_block = 128;
   // Up to this many rows (T · n_heads) a chunk is decode-sized: the products are plain loops that
   // read each key and value row once for all rows (a GEMM would spend more on packing than on
-  // the product).
-  static constexpr index_t small_rows = 32;
+  // the product). 64, not 32: a decode step of Phi-4-mini-flash's 40 paired heads over 32K keys
+  // took half the time this way (bench/cpu/sambay.cpp, 29 November 2026).
+  static constexpr index_t small_rows = 64;
 
   // Rows [0, count) of k and v (ld floats apart) hold the keys and values of absolute positions
   // pos0, pos0 + 1, ...
