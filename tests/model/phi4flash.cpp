@@ -117,6 +117,22 @@ TEST_CASE("phi4flash: configs and checkpoints it cannot take are one-line errors
   check_refused(
       "act", [](auto& c) { c["hidden_act"] = "gelu"; }, "'hidden_act' \"gelu\"");
 
+  // Tied, with an lm_head.weight saved anyway (phi4flash_f16_sharded's config untied, its head
+  // kept): the published model ties the head to the embedding, so the copy is read and ignored.
+  {
+    const auto src = test::model_data_dir / "phi4flash_f16_sharded";
+    const auto dst = dir / "tied_with_head";
+    std::filesystem::create_directories(dst);
+    for (const auto& f : std::filesystem::directory_iterator(src))
+      if (f.path().filename() != "config.json")
+        std::filesystem::copy_file(f.path(), dst / f.path().filename());
+    auto config = nlohmann::json::parse(read_text(src / "config.json"));
+    config["tie_word_embeddings"] = true;
+    test::write_bytes(dst / "config.json", config.dump(2));
+    const auto model = load_model(dst);
+    CHECK(model->info().tied_embeddings);
+  }
+
   // A checkpoint without one of the λ vectors: its name in the header is changed.
   const auto missing = edited_copy(dir, "missing_lambda", [](auto&) {});
   std::string bytes = read_text(missing / "model.safetensors");

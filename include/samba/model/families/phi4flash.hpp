@@ -245,6 +245,9 @@ std::shared_ptr<const LanguageModel> load_phi4flash_family(const JsonConfig& cfg
       }
     }
   });
+  // Tied with an lm_head.weight saved anyway: the published model ties it to the embedding, so
+  // the copy is unused.
+  if (tied && st.contains("lm_head.weight")) (void)st.load<W>("lm_head.weight", {vocab, d});
   Model<Stack, W, LayerNorm<B>> model(
       std::move(stack), vocab, st.load<W>("model.embed_tokens.weight", {vocab, d}),
       norm("model.final_layernorm"), tied ? Tensor<W>{} : st.load<W>("lm_head.weight", {vocab, d}));
