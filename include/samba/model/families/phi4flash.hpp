@@ -122,7 +122,7 @@ std::shared_ptr<const LanguageModel> load_phi4flash_family(const JsonConfig& cfg
         "\" is not supported (the published MLP is silu(gate) * up)");
   for (const char* key : {"mlp_bias", "lm_head_bias", "mamba_proj_bias"})
     check(!cfg.boolean(key, false), cfg.source(), ": '", key,
-          "': true is not supported (the published code has no such bias)");
+          "': true is not supported (the released model has no such bias)");
   const std::vector<Phi4FlashLayer> kinds = phi4flash_layers(cfg, n, mb);
 
   DiffAttentionConfig ac;
