@@ -48,6 +48,34 @@ inline void apply_rope(MatrixView<float> rows, index_t n_heads, index_t head_dim
   }
 }
 
+// Grows a KV cache (Attention's or DifferentialAttention's State: kv_dim, max_rows, position,
+// capacity, k, v) so that len more tokens fit: the capacity doubles, up to max_rows.
+template <class Cache>
+void grow_kv_cache(Cache& s, index_t len) {
+  const index_t needed = std::min(s.max_rows, s.position + len);
+  if (s.capacity >= needed) return;
+  const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
+  HostBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
+  std::copy_n(s.k.data(), s.capacity * s.kv_dim, k.data());
+  std::copy_n(s.v.data(), s.capacity * s.kv_dim, v.data());
+  s.k = std::move(k);
+  s.v = std::move(v);
+  s.capacity = cap;
+}
+
+// Stores a chunk's last min(T, capacity) keys and values (row t of rows: the key at column
+// key_col, the value kv_dim after it) at rows (position + t) % capacity of the cache.
+template <class Cache>
+void store_kv(Cache& s, ConstMatrixView<float> rows, index_t key_col) {
+  const index_t kvd = s.kv_dim, len = rows.rows();
+  for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
+    const float* row = rows.row(t) + key_col;
+    const index_t slot = (s.position + t) % s.capacity;
+    std::copy_n(row, kvd, s.k.data() + slot * kvd);
+    std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);
+  }
+}
+
 // The flash-style attention core shared by the attention layers (Attention, DifferentialAttention):
 // a chunk of T queries at absolute positions p0 … p0 + T − 1 attends over the keys its window
 // sees, read where they lie: up to two runs in a ring-buffer cache (positions < p0, row p %
@@ -323,17 +351,7 @@ struct AttentionKernel<cpu, W, Kind> {
     cpu_detail::linear(x, w.wv, columns(qkv, qd + kvd, kvd));
   }
 
-  static void reserve(const Layer&, State& s, index_t len) {
-    const index_t needed = std::min(s.max_rows, s.position + len);
-    if (s.capacity >= needed) return;
-    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
-    HostBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
-    std::copy_n(s.k.data(), s.capacity * s.kv_dim, k.data());
-    std::copy_n(s.v.data(), s.capacity * s.kv_dim, v.data());
-    s.k = std::move(k);
-    s.v = std::move(v);
-    s.capacity = cap;
-  }
+  static void reserve(const Layer&, State& s, index_t len) { cpu_detail::grow_kv_cache(s, len); }
 
   // q and k lie side by side in a row of qkv: one pass rotates n_heads + n_kv_heads heads.
   static void rope(const Layer& layer, std::span<State* const> states,
@@ -358,13 +376,7 @@ struct AttentionKernel<cpu, W, Kind> {
                            std::span<const index_t> lengths, ConstMatrixView<float> qkv) {
     const index_t qd = layer.config().q_dim();
     cpu_detail::for_each_sequence(states, lengths, [&](State& s, index_t r0, index_t len) {
-      const index_t kvd = s.kv_dim;
-      for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
-        const float* row = qkv.row(r0 + t) + qd;
-        const index_t slot = (s.position + t) % s.capacity;
-        std::copy_n(row, kvd, s.k.data() + slot * kvd);
-        std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);
-      }
+      cpu_detail::store_kv(s, qkv.slice(r0, len), qd);
     });
   }
 

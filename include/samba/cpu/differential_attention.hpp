@@ -48,15 +48,7 @@ struct DiffAttentionKernel<cpu, W> {
 
   template <class Layer>
   static void reserve(const Layer&, Cache& s, index_t len) {
-    const index_t needed = std::min(s.max_rows, s.position + len);
-    if (s.capacity >= needed) return;
-    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
-    HostBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
-    std::copy_n(s.k.data(), s.capacity * s.kv_dim, k.data());
-    std::copy_n(s.v.data(), s.capacity * s.kv_dim, v.data());
-    s.k = std::move(k);
-    s.v = std::move(v);
-    s.capacity = cap;
+    cpu_detail::grow_kv_cache(s, len);
   }
 
   // paired: the queries, then (the self kinds) the chunk's keys and values; without them (the
@@ -90,19 +82,13 @@ struct DiffAttentionKernel<cpu, W> {
     }
   }
 
-  // Stores each chunk's last min(len, capacity) keys and values at rows (position + t) % capacity.
+  // Stores each chunk's keys and values (cpu_detail::store_kv).
   template <class Layer>
   static void cache_append(const Layer& layer, std::span<Cache* const> states,
                            std::span<const index_t> lengths, ConstMatrixView<float> paired) {
     const index_t keys = 2 * layer.config().q_dim();  // where a paired row's keys start
     cpu_detail::for_each_sequence(states, lengths, [&](Cache& s, index_t r0, index_t len) {
-      const index_t kvd = s.kv_dim;
-      for (index_t t = std::max<index_t>(0, len - s.capacity); t < len; ++t) {
-        const float* row = paired.row(r0 + t) + keys;
-        const index_t slot = (s.position + t) % s.capacity;
-        std::copy_n(row, kvd, s.k.data() + slot * kvd);
-        std::copy_n(row + kvd, kvd, s.v.data() + slot * kvd);
-      }
+      cpu_detail::store_kv(s, paired.slice(r0, len), keys);
     });
   }
 

@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string_view>
 #include <vector>
 
 #include "samba/cuda/backend.cuh"
@@ -323,6 +324,32 @@ inline void flash_attention(const LaunchBatch<AttnSeq>& batch, const AttnArgs& a
   }
 }
 
+// Grows a KV cache on the device (Attention's or DifferentialAttention's State) so that len more
+// tokens fit: the capacity doubles, up to max_rows. Not allowed while a graph is captured (the
+// graph would keep writing the old buffers): CudaGraphDecoder reserves every attention block
+// before it captures a step.
+template <class State>
+void grow_kv_cache(State& s, index_t len, std::string_view layer) {
+  const index_t needed = std::min(s.max_rows, s.position + len);
+  if (s.capacity >= needed) return;
+  CudaContext& ctx = CudaContext::current();
+  if (ctx.capturing())
+    throw capture_conflict(detail::concat(
+        layer, ": the KV cache must grow, which cannot happen inside graph capture"));
+  const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
+  DeviceBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
+  const std::size_t held = static_cast<std::size_t>(s.capacity * s.kv_dim) * sizeof(float);
+  if (held > 0) {
+    check_cuda(cudaMemcpyAsync(k.data(), s.k.data(), held, cudaMemcpyDeviceToDevice, ctx.stream()),
+               "cudaMemcpyAsync (KV cache growth)");
+    check_cuda(cudaMemcpyAsync(v.data(), s.v.data(), held, cudaMemcpyDeviceToDevice, ctx.stream()),
+               "cudaMemcpyAsync (KV cache growth)");
+  }
+  s.k = std::move(k);
+  s.v = std::move(v);
+  s.capacity = cap;
+}
+
 }  // namespace cuda_detail
 
 template <StorageType W, AttentionKind Kind>
@@ -366,26 +393,7 @@ struct AttentionKernel<cuda, W, Kind> {
   // Layer::State (a template parameter: the layer is incomplete where this is read).
   template <class State>
   static void reserve(const Layer&, State& s, index_t len) {
-    const index_t needed = std::min(s.max_rows, s.position + len);
-    if (s.capacity >= needed) return;
-    CudaContext& ctx = CudaContext::current();
-    if (ctx.capturing())
-      throw capture_conflict(detail::concat(
-          Layer::name, ": the KV cache must grow, which cannot happen inside graph capture"));
-    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
-    DeviceBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
-    const std::size_t held = static_cast<std::size_t>(s.capacity * s.kv_dim) * sizeof(float);
-    if (held > 0) {
-      cuda_detail::check_cuda(
-          cudaMemcpyAsync(k.data(), s.k.data(), held, cudaMemcpyDeviceToDevice, ctx.stream()),
-          "cudaMemcpyAsync (KV cache growth)");
-      cuda_detail::check_cuda(
-          cudaMemcpyAsync(v.data(), s.v.data(), held, cudaMemcpyDeviceToDevice, ctx.stream()),
-          "cudaMemcpyAsync (KV cache growth)");
-    }
-    s.k = std::move(k);
-    s.v = std::move(v);
-    s.capacity = cap;
+    cuda_detail::grow_kv_cache(s, len, Layer::name);
   }
 
   template <class State>

@@ -116,29 +116,8 @@ struct DiffAttentionKernel<cuda, W> {
     check_launch("pair_queries_kernel");
   }
 
-  // As AttentionKernel<cuda>::reserve: not allowed while a graph is captured.
   static void reserve(const Base&, Cache& s, index_t len) {
-    const index_t needed = std::min(s.max_rows, s.position + len);
-    if (s.capacity >= needed) return;
-    CudaContext& ctx = CudaContext::current();
-    if (ctx.capturing())
-      throw capture_conflict(
-          "DifferentialAttention: the KV cache must grow, which cannot happen inside graph "
-          "capture");
-    const auto cap = static_cast<index_t>(math::grown_capacity(s.capacity, needed, s.max_rows));
-    DeviceBuffer<float> k(cap * s.kv_dim), v(cap * s.kv_dim);
-    const std::size_t held = static_cast<std::size_t>(s.capacity * s.kv_dim) * sizeof(float);
-    if (held > 0) {
-      cuda_detail::check_cuda(
-          cudaMemcpyAsync(k.data(), s.k.data(), held, cudaMemcpyDeviceToDevice, ctx.stream()),
-          "cudaMemcpyAsync (KV cache growth)");
-      cuda_detail::check_cuda(
-          cudaMemcpyAsync(v.data(), s.v.data(), held, cudaMemcpyDeviceToDevice, ctx.stream()),
-          "cudaMemcpyAsync (KV cache growth)");
-    }
-    s.k = std::move(k);
-    s.v = std::move(v);
-    s.capacity = cap;
+    cuda_detail::grow_kv_cache(s, len, "DifferentialAttention");
   }
 
   // paired: queries, then (self kinds) keys and values; without keys (the cross kind) the chunk's
