@@ -543,6 +543,8 @@ def main():
     print(f"ceilings of this run: Eigen sgemm 2048³ f32 {fmt(sgemm)} GFLOP/s, "
           f"memcpy 1 GiB {fmt(memcpy)} GB/s (read + write); samba's own GEMM (cpu/gemm.hpp, "
           f"{context.get('samba_cpu_isa', '?')}) {fmt(samba_gemm)} GFLOP/s at the same size")
+    print(f"bf16 weights' products: {context.get('samba_bf16_products', 'exact')} "
+          "(SAMBA_BF16_PRODUCTS; rounded: x rounded to bf16 where the CPU has bf16 products)")
     reads = read_ceilings(rows)
     if reads:
         print("read ceilings (a buffer read once; a decode row's % read is against the smallest "

@@ -18,7 +18,9 @@ int main(int argc, char* argv[]) {
     const std::optional<Isa> want = isa_from_name(env);
     if (!want) {
       std::printf(
-          "SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2, avx512, amx)\n", env);
+          "SAMBA_CPU_ISA=%s names no ISA of the CPU kernels (portable, avx2, avx512, avx512bf16, "
+          "amx)\n",
+          env);
       return 2;
     }
     if (*want != active_isa()) {

@@ -50,6 +50,20 @@ double linear_tolerance(cpu_detail::Isa isa = cpu_detail::active_isa()) {
   return std::is_same_v<W, bf16> && isa >= cpu_detail::Isa::amx ? 1e-5 : 1e-6;
 }
 
+// Sets the process's Bf16Products (cpu/isa.hpp) for a scope, and puts the previous one back.
+class Bf16ProductsScope {
+ public:
+  explicit Bf16ProductsScope(Bf16Products products) : saved_(bf16_products()) {
+    set_bf16_products(products);
+  }
+  ~Bf16ProductsScope() { set_bf16_products(saved_); }
+  Bf16ProductsScope(const Bf16ProductsScope&) = delete;
+  Bf16ProductsScope& operator=(const Bf16ProductsScope&) = delete;
+
+ private:
+  Bf16Products saved_;
+};
+
 // The ISAs of the CPU kernels this CPU runs (cpu/isa.hpp), narrowest first: the kernel tests run
 // each of them, whatever SAMBA_CPU_ISA says.
 inline std::vector<cpu_detail::Isa> cpu_isas() {

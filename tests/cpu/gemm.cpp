@@ -30,6 +30,41 @@ TEMPLATE_TEST_CASE("gemm: every micro-kernel matches the reference on ragged sha
   }
 }
 
+// Bf16Products::rounded: where the CPU has bf16 products (AVX512-BF16, AMX), bf16 weights multiply
+// x rounded to bf16, to f32 accuracy against that product and within bf16's rounding of the exact
+// one; elsewhere the setting changes nothing.
+TEST_CASE("gemm: bf16 weights times x rounded to bf16 (Bf16Products::rounded)", "[cpu][gemm]") {
+  const auto isa = GENERATE(from_range(test::cpu_isas()));
+  const auto [M, out, in] = GENERATE(table<index_t, index_t, index_t>(
+      {{1, 1, 1}, {17, 5, 3}, {40, 33, 70}, {97, 61, 513}, {13, 2051, 9}, {200, 47, 1100}}));
+  INFO(cpu_detail::isa_name(isa) << ": M " << M << ", out " << out << ", in " << in);
+  Random rng(static_cast<std::uint64_t>(M * 3 + out * 7 + in));
+  const auto w = detail::random_matrix<bf16>(out, in, rng);
+  auto xs = test::random_activations(M, in + 3, 12);
+  HostBuffer<float> ys(M * (out + 2));
+  std::fill(ys.begin(), ys.end(), std::numeric_limits<float>::quiet_NaN());
+  const ConstMatrixView<float> x(xs.data(), {M, in}, {in + 3, 1});
+  const MatrixView<float> y(ys.data(), {M, out}, {out + 2, 1});
+  cpu_detail::gemm(x, w.data(), out, in, y, isa, Bf16Products::rounded);
+
+  const auto exact = reference::linear(reference::Matrix::from(x), w);
+  auto x_rounded = reference::Matrix::from(x);
+  for (double& v : x_rounded.data) v = to_float(from_float<bf16>(static_cast<float>(v)));
+  const auto rounded = reference::linear(x_rounded, w);
+  const double err_rounded = test::rel_error(ConstMatrixView<float>(y), rounded);
+  const double err_exact = test::rel_error(ConstMatrixView<float>(y), exact);
+  if (isa >= cpu_detail::Isa::avx512bf16) {
+    CHECK(err_rounded <= 1e-6);
+    CHECK(err_exact <= 5e-3);
+  } else {
+    CHECK(err_exact <= 1e-6);
+  }
+  for (index_t m = 0; m < M; ++m) {
+    CHECK(std::isnan(ys[m * (out + 2) + out]));
+    CHECK(std::isnan(ys[m * (out + 2) + out + 1]));
+  }
+}
+
 TEST_CASE("gemm: no inputs give zeros", "[cpu][gemm]") {
   const auto isa = GENERATE(from_range(test::cpu_isas()));
   HostBuffer<float> x(1), y(20 * 3);

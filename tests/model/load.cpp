@@ -18,6 +18,28 @@ TEST_CASE("checkpoints of every family reproduce the reference logits", "[model]
   }
 }
 
+// Bf16Products::rounded reaches a bf16 model's prefill projections (where the CPU has bf16
+// products) and costs bf16's rounding of the activations, no more.
+TEST_CASE("bf16 checkpoints with Bf16Products::rounded stay near the reference logits",
+          "[model][load]") {
+  const std::string name = GENERATE("samba_bf16", "llama_bf16_tied", "mamba2_bf16_tied");
+  INFO("checkpoint " << name);
+  const auto dir = test::model_data_dir / name;
+  const auto model = load_model(dir);
+  const auto prompt = test::read_prompt(dir);
+  const auto want = test::read_logits(dir);
+  const auto exact = test::run_logits(*model, prompt, 0);
+  const test::Bf16ProductsScope rounded(Bf16Products::rounded);
+  const auto got = test::run_logits(*model, prompt, 0);
+  const double err = test::rel_error(got, want);
+  INFO("relative error " << err);
+  CHECK(err < 2e-2);
+  if (cpu_detail::active_isa() >= cpu_detail::Isa::avx512bf16)
+    CHECK(err > 1e-5);  // the prompt's rows went through the rounded products
+  else
+    CHECK(got == exact);
+}
+
 TEST_CASE("load_model reports family, pattern and dtype", "[model][load]") {
   const auto samba = load_model(test::model_data_dir / "samba_bf16");
   CHECK(samba->info().family == "samba");

@@ -7,14 +7,16 @@
 //   hi = bf16(x),  lo = bf16(x − hi),  x = hi + lo + r with |r| ≤ 2⁻¹⁶ |x|,
 // and both are multiplied, y = hi · Wᵀ + lo · Wᵀ, each product exact and every sum in f32: the
 // result is as close to the f32 one as the f32 kernels' (tests/cpu/gemm.cpp), at half the tile
-// unit's rate, which is still several times the AVX-512 FMA rate.
+// unit's rate, which is still several times the AVX-512 FMA rate. With Bf16Products::rounded
+// (cpu/isa.hpp) only hi is multiplied: twice the rate, ggml's accuracy.
 //
-// Layout. x is split once per call into xh and xl, [M rounded up to 32, K rounded up to 32] bf16,
-// zero padded. Each thread takes a range of outputs and, block by block of nc_outputs, packs its
-// weights into tiles of 16 outputs × 32 inputs in the unit's pair-interleaved form (row p of a tile
-// holds, for each of the 16 outputs, its inputs 2p and 2p + 1), then walks the rows of x 32 at a
-// time. The micro-kernel holds a 32 × 32 block of y in four accumulator tiles (tmm0–3) and, per 32
-// inputs, loads two tiles of x (tmm4, tmm5; hi, then lo) and two of weights (tmm6, tmm7).
+// Layout. x is split once per call into xh and xl (rounded: xh only), [M rounded up to 32, K
+// rounded up to 32] bf16, zero padded. Each thread takes a range of outputs and, block by block of
+// nc_outputs, packs its weights into tiles of 16 outputs × 32 inputs in the unit's pair-interleaved
+// form (row p of a tile holds, for each of the 16 outputs, its inputs 2p and 2p + 1), then walks
+// the rows of x 32 at a time. The micro-kernel holds a 32 × 32 block of y in four accumulator tiles
+// (tmm0–3) and, per 32 inputs, loads two tiles of x (tmm4, tmm5; hi, then lo) and two of weights
+// (tmm6, tmm7).
 //
 // The instructions are written as inline assembly (binutils ≥ 2.36 knows them), so nothing here
 // needs a compiler flag; they run only where active_isa() is Isa::amx, which also means Linux has
@@ -68,7 +70,7 @@ class TileScope {
 
 SAMBA_TARGET_AVX512_BEGIN
 // hi[i] = bf16(x[i]), lo[i] = bf16(x[i] − hi[i]) for n values, 16 at a time (the rounding of
-// core/dtype.hpp's from_float<bf16>, nearest even; the tail through it).
+// core/dtype.hpp's from_float<bf16>, nearest even; the tail through it). lo == nullptr: hi only.
 inline void split_row(const float* x, index_t n, std::uint16_t* hi, std::uint16_t* lo) {
   index_t i = 0;
   const __m512i bias = _mm512_set1_epi32(0x7FFF), one = _mm512_set1_epi32(1);
@@ -80,15 +82,16 @@ inline void split_row(const float* x, index_t n, std::uint16_t* hi, std::uint16_
   for (; i + 16 <= n; i += 16) {
     const __m512 v = _mm512_loadu_ps(x + i);
     const __m512i h = round(v);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + i), _mm512_cvtepi32_epi16(h));
+    if (!lo) continue;
     const __m512 hv = _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
     const __m512i l = round(_mm512_sub_ps(v, hv));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(hi + i), _mm512_cvtepi32_epi16(h));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(lo + i), _mm512_cvtepi32_epi16(l));
   }
   for (; i < n; ++i) {
     const bf16 h = from_float<bf16>(x[i]);
     hi[i] = h.bits;
-    lo[i] = from_float<bf16>(x[i] - to_float(h)).bits;
+    if (lo) lo[i] = from_float<bf16>(x[i] - to_float(h)).bits;
   }
 }
 SAMBA_TARGET_END
@@ -119,12 +122,13 @@ inline void pack_weights(const bf16* w, index_t ldw, index_t out, index_t in, in
     }
 }
 
-// c[0 : 32, 0 : 32] (rows ldc floats apart) (+)= xh·B + xl·B for 32 rows of the split x (rows ldx
-// bf16 apart) and 32 outputs of packed weights (two columns of tiles, b0 and b1), KT tiles of 32
-// inputs.
-inline void kernel_32x32(const std::uint16_t* xh, const std::uint16_t* xl, index_t ldx,
-                         const std::uint16_t* b0, const std::uint16_t* b1, index_t KT, float* c,
-                         index_t ldc, bool accumulate) {
+// c[0 : 32, 0 : 32] (rows ldc floats apart) (+)= xh·B + xl·B (Split; else xh·B) for 32 rows of the
+// split x (rows ldx bf16 apart) and 32 outputs of packed weights (two columns of tiles, b0 and b1),
+// KT tiles of 32 inputs.
+template <bool Split>
+void kernel_32x32(const std::uint16_t* xh, const std::uint16_t* xl, index_t ldx,
+                  const std::uint16_t* b0, const std::uint16_t* b1, index_t KT, float* c,
+                  index_t ldc, bool accumulate) {
   const long sx = static_cast<long>(ldx * 2), sb = 64, sc = static_cast<long>(ldc * 4);
   const long half = static_cast<long>(16 * ldx);  // elements to the second 16 rows of x
   float* c1 = c + 16 * ldc;
@@ -143,6 +147,22 @@ inline void kernel_32x32(const std::uint16_t* xh, const std::uint16_t* xl, index
     const std::uint16_t* bt0 = b0 + t * 512;
     const std::uint16_t* bt1 = b1 + t * 512;
     const std::uint16_t* h = xh + t * tile_k;
+    if constexpr (!Split) {
+      asm volatile(
+          "tileloadd (%[bt0],%[sb],1), %%tmm6\n\t"
+          "tileloadd (%[bt1],%[sb],1), %%tmm7\n\t"
+          "tileloadd (%[h0],%[sx],1), %%tmm4\n\t"
+          "tileloadd (%[h1],%[sx],1), %%tmm5\n\t"
+          "tdpbf16ps %%tmm6, %%tmm4, %%tmm0\n\t"
+          "tdpbf16ps %%tmm7, %%tmm4, %%tmm1\n\t"
+          "tdpbf16ps %%tmm6, %%tmm5, %%tmm2\n\t"
+          "tdpbf16ps %%tmm7, %%tmm5, %%tmm3"
+          :
+          : [bt0] "r"(bt0), [bt1] "r"(bt1), [sb] "r"(sb), [h0] "r"(h), [h1] "r"(h + half),
+            [sx] "r"(sx)
+          : "memory");
+      continue;
+    }
     const std::uint16_t* l = xl + t * tile_k;
     asm volatile(
         "tileloadd (%[bt0],%[sb],1), %%tmm6\n\t"
@@ -174,24 +194,26 @@ inline void kernel_32x32(const std::uint16_t* xh, const std::uint16_t* xl, index
       : "memory");
 }
 
-// y = x · Wᵀ for x [M, in] and bf16 W [out, in] (rows ldw apart), rows of x and y contiguous.
-inline void gemm_bf16(ConstMatrixView<float> x, const bf16* w, index_t ldw, index_t out, index_t in,
-                      MatrixView<float> y) {
+// y = x · Wᵀ for x [M, in] and bf16 W [out, in] (rows ldw apart), rows of x and y contiguous; x
+// split in two bf16 parts (Split) or rounded to bf16.
+template <bool Split>
+void gemm_bf16(ConstMatrixView<float> x, const bf16* w, index_t ldw, index_t out, index_t in,
+               MatrixView<float> y) {
   const index_t M = x.rows();
   if (M == 0 || out == 0) return;
   const index_t Mp = (M + 31) / 32 * 32, Kp = (in + tile_k - 1) / tile_k * tile_k;
   const index_t KT = Kp / tile_k;
-  ScratchBuffer<std::uint16_t> xh(Mp * Kp), xl(Mp * Kp);
+  ScratchBuffer<std::uint16_t> xh(Mp * Kp), xl(Split ? Mp * Kp : 0);
   const bool parallel = static_cast<long long>(M) * out * in >= parallel_min_work;
   (void)parallel;
   SAMBA_PARALLEL_FOR_IF(parallel)
   for (index_t m = 0; m < Mp; ++m) {  // rows past M and inputs past `in`: zero
     std::uint16_t* h = xh.data() + m * Kp;
-    std::uint16_t* l = xl.data() + m * Kp;
+    std::uint16_t* l = Split ? xl.data() + m * Kp : nullptr;
     const index_t n = m < M ? in : 0;
     if (n > 0) split_row(x.row(m), n, h, l);
     std::fill(h + n, h + Kp, std::uint16_t{0});
-    std::fill(l + n, l + Kp, std::uint16_t{0});
+    if constexpr (Split) std::fill(l + n, l + Kp, std::uint16_t{0});
   }
 
   const index_t panels = (out + 31) / 32;
@@ -211,13 +233,14 @@ inline void gemm_bf16(ConstMatrixView<float> x, const bf16* w, index_t ldw, inde
       pack_weights(w, ldw, out, in, jc, nc, Kp, bp.data());
       for (index_t m0 = 0; m0 < M; m0 += 32) {
         const std::uint16_t* h = xh.data() + m0 * Kp;
-        const std::uint16_t* l = xl.data() + m0 * Kp;
+        const std::uint16_t* l = Split ? xl.data() + m0 * Kp : nullptr;
         for (index_t kb = 0; kb < KT; kb += kt_block) {
           const index_t kn = std::min(kt_block, KT - kb);
           for (index_t q = 0; 16 * q < nc; q += 2)
-            kernel_32x32(h + kb * tile_k, l + kb * tile_k, Kp, bp.data() + (q * KT + kb) * 512,
-                         bp.data() + ((q + 1) * KT + kb) * 512, kn, c.data() + 16 * q, nc_outputs,
-                         kb > 0);
+            kernel_32x32<Split>(h + kb * tile_k, Split ? l + kb * tile_k : nullptr, Kp,
+                                bp.data() + (q * KT + kb) * 512,
+                                bp.data() + ((q + 1) * KT + kb) * 512, kn, c.data() + 16 * q,
+                                nc_outputs, kb > 0);
         }
         for (index_t r = 0; r < std::min<index_t>(32, M - m0); ++r)
           std::memcpy(y.row(m0 + r) + jc, c.data() + r * nc_outputs,

@@ -13,13 +13,16 @@
 //
 // Micro-kernels: AVX-512 14 × 32 (28 accumulators), AVX2 6 × 16 (12), portable 4 × 8 (plain
 // loops the compiler vectorises with the program's ISA). bf16 weights on a CPU with AMX take the
-// tile unit instead (cpu/amx.hpp).
+// tile unit instead (cpu/amx.hpp); with Bf16Products::rounded (cpu/isa.hpp) on a CPU with
+// AVX512-BF16 they take a 14 × 32 kernel of VDPBF16PS on panels of bf16 pairs (x rounded to bf16
+// while it is packed, the weights packed as they are stored).
 //
 // Each output element is summed in the same order whatever the thread count (inputs in blocks of
 // kc, in order, one FMA chain per element within a block); threads split the outputs.
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -100,9 +103,26 @@ void pack_b(const InputRows& b, index_t j0, index_t nc, index_t k0, index_t kc, 
   }
 }
 
-// The micro-kernels: tile[r · NR + c] = Σ_k ap[k · MR + r] · bp[k · NR + c] (+ tile if accumulate).
-struct PortableTile {
-  static constexpr index_t MR = 4, NR = 8;
+// A micro-kernel with its panels: Elem, the packed panels' element; depth(kc), a panel's steps for
+// kc inputs; pack_x and pack_b, as above for f32 panels (F32Panels); and
+// run(depth, ap, bp, tile, accumulate): tile[r · NR + c] = Σ_k ap[k · MR + r] · bp[k · NR + c]
+// (+ tile if accumulate).
+template <index_t MR_, index_t NR_>
+struct F32Panels {
+  static constexpr index_t MR = MR_, NR = NR_;
+  using Elem = float;
+  static index_t depth(index_t kc) { return kc; }
+  static void pack_x(ConstMatrixView<float> x, index_t i0, index_t mc, index_t k0, index_t kc,
+                     float* ap) {
+    gemm_detail::pack_x<MR>(x, i0, mc, k0, kc, ap);
+  }
+  template <class B>
+  static void pack_b(const B& b, index_t j0, index_t nc, index_t k0, index_t kc, float* bp) {
+    gemm_detail::pack_b<NR>(b, j0, nc, k0, kc, bp);
+  }
+};
+
+struct PortableTile : F32Panels<4, 8> {
   static void run(index_t kc, const float* ap, const float* bp, float* tile, bool accumulate) {
     float acc[MR][NR] = {};
     for (index_t k = 0; k < kc; ++k)
@@ -116,8 +136,7 @@ struct PortableTile {
 
 #if SAMBA_CPU_HAS_AVX2_KERNELS
 SAMBA_TARGET_AVX2_BEGIN
-struct Avx2Tile {
-  static constexpr index_t MR = 6, NR = 16;
+struct Avx2Tile : F32Panels<6, 16> {
   // Twelve named accumulators: with an array, g++ 12 stores every accumulator to the stack on each
   // step (it keeps the array's memory up to date), which halved this kernel's rate.
   static void run(index_t kc, const float* ap, const float* bp, float* tile, bool accumulate) {
@@ -156,8 +175,7 @@ struct Avx2Tile {
 SAMBA_TARGET_END
 
 SAMBA_TARGET_AVX512_BEGIN
-struct Avx512Tile {
-  static constexpr index_t MR = 14, NR = 32;
+struct Avx512Tile : F32Panels<14, 32> {
   static void run(index_t kc, const float* ap, const float* bp, float* tile, bool accumulate) {
     __m512 acc[MR][2];
     for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
@@ -177,13 +195,85 @@ struct Avx512Tile {
   }
 };
 SAMBA_TARGET_END
+
+SAMBA_TARGET_AVX512BF16_BEGIN
+// bf16 weights times x rounded to bf16 (Bf16Products::rounded) with VDPBF16PS, which adds the
+// products of two bf16 pairs to each f32 lane: panels of 32-bit words holding two consecutive
+// inputs, ap[kp · MR + r] = (x[r, 2kp], x[r, 2kp + 1]) rounded to bf16 and
+// bp[kp · NR + c] = (W[c, 2kp], W[c, 2kp + 1]) as stored; an odd last input pairs with zero.
+struct Avx512Bf16Tile {
+  static constexpr index_t MR = 14, NR = 32;
+  using Elem = std::uint32_t;
+  static index_t depth(index_t kc) { return (kc + 1) / 2; }
+
+  static void pack_x(ConstMatrixView<float> x, index_t i0, index_t mc, index_t k0, index_t kc,
+                     Elem* ap) {
+    const index_t kd = depth(kc);
+    for (index_t p = 0; p * MR < mc; ++p) {
+      const index_t rows = std::min(MR, mc - p * MR);
+      Elem* dst = ap + p * kd * MR;
+      for (index_t r = 0; r < MR; ++r) {
+        if (r >= rows) {
+          for (index_t kp = 0; kp < kd; ++kp) dst[kp * MR + r] = 0;
+          continue;
+        }
+        const float* src = x.row(i0 + p * MR + r) + k0;
+        for (index_t kp = 0; kp < kd; ++kp) {
+          const std::uint32_t lo = from_float<bf16>(src[2 * kp]).bits;
+          const std::uint32_t hi = 2 * kp + 1 < kc ? from_float<bf16>(src[2 * kp + 1]).bits : 0u;
+          dst[kp * MR + r] = lo | hi << 16;
+        }
+      }
+    }
+  }
+
+  static void pack_b(const WeightRows<bf16>& b, index_t j0, index_t nc, index_t k0, index_t kc,
+                     Elem* bp) {
+    const index_t kd = depth(kc), pairs = kc / 2;
+    for (index_t q = 0; q * NR < nc; ++q) {
+      const index_t cols = std::min(NR, nc - q * NR);
+      Elem* dst = bp + q * kd * NR;
+      for (index_t c = 0; c < NR; ++c) {
+        if (c >= cols) {
+          for (index_t kp = 0; kp < kd; ++kp) dst[kp * NR + c] = 0;
+          continue;
+        }
+        const bf16* src = b.p + (j0 + q * NR + c) * b.ld + k0;
+        for (index_t kp = 0; kp < pairs; ++kp) std::memcpy(dst + kp * NR + c, src + 2 * kp, 4);
+        if (kc % 2 == 1) dst[pairs * NR + c] = src[kc - 1].bits;
+      }
+    }
+  }
+
+  static void run(index_t kd, const Elem* ap, const Elem* bp, float* tile, bool accumulate) {
+    // (A C-style cast between vectors of one size: __m512bh is a vector of short in g++ 12 and
+    // clang 14, of __bf16 in later ones.)
+    __m512 acc[MR][2];
+    for (auto& row : acc) row[0] = row[1] = _mm512_setzero_ps();
+    for (index_t kp = 0; kp < kd; ++kp) {
+      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + kp * NR);
+      const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + kp * NR + 16);
+      for (index_t r = 0; r < MR; ++r) {
+        const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[kp * MR + r]));
+        acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
+        acc[r][1] = _mm512_dpbf16_ps(acc[r][1], a, b1);
+      }
+    }
+    for (index_t r = 0; r < MR; ++r)
+      for (int h = 0; h < 2; ++h) {
+        float* t = tile + r * NR + 16 * h;
+        _mm512_storeu_ps(t, accumulate ? _mm512_add_ps(_mm512_loadu_ps(t), acc[r][h]) : acc[r][h]);
+      }
+  }
+};
+SAMBA_TARGET_END
 #endif
 
 // y[:, j0 : j1) (+)= x · B[:, j0 : j1) for all rows of x, with one micro-kernel: the blocked loops
 // of the top of the file. ap, bp: scratch for one packed block of x and of B.
-template <class Tile, class B>
+template <class Tile, class B, class E = typename Tile::Elem>
 void gemm_columns(ConstMatrixView<float> x, const B& b, index_t in, MatrixView<float> y,
-                  bool accumulate, index_t j0, index_t j1, float* ap, float* bp) {
+                  bool accumulate, index_t j0, index_t j1, E* ap, E* bp) {
   constexpr index_t MR = Tile::MR, NR = Tile::NR;
   static_assert(mc_rows % MR == 0 && nc_outputs % NR == 0);
   const index_t M = x.rows(), ldy = y.stride(0);
@@ -192,11 +282,12 @@ void gemm_columns(ConstMatrixView<float> x, const B& b, index_t in, MatrixView<f
     const index_t nc = std::min(nc_outputs, j1 - jc);
     for (index_t pc = 0; pc < in; pc += kc_block) {
       const index_t kc = std::min(kc_block, in - pc);
+      const index_t kd = Tile::depth(kc);
       const bool add = accumulate || pc > 0;
-      pack_b<NR>(b, jc, nc, pc, kc, bp);
+      Tile::pack_b(b, jc, nc, pc, kc, bp);
       for (index_t ic = 0; ic < M; ic += mc_rows) {
         const index_t mc = std::min(mc_rows, M - ic);
-        pack_x<MR>(x, ic, mc, pc, kc, ap);
+        Tile::pack_x(x, ic, mc, pc, kc, ap);
         for (index_t jr = 0; jr < nc; jr += NR) {
           const index_t nr = std::min(NR, nc - jr);
           for (index_t ir = 0; ir < mc; ir += MR) {
@@ -206,7 +297,7 @@ void gemm_columns(ConstMatrixView<float> x, const B& b, index_t in, MatrixView<f
             if (add)
               for (index_t r = 0; r < mr; ++r)
                 std::memcpy(tile + r * NR, yt + r * ldy, nr * sizeof(float));
-            Tile::run(kc, ap + ir * kc, bp + jr * kc, tile, add);
+            Tile::run(kd, ap + ir * kd, bp + jr * kd, tile, add);
             for (index_t r = 0; r < mr; ++r)
               std::memcpy(yt + r * ldy, tile + r * NR, nr * sizeof(float));
           }
@@ -232,9 +323,9 @@ void gemm_with(ConstMatrixView<float> x, const B& b, index_t out, index_t in, Ma
     if (j0 >= j1) continue;
     // Scratch for one packed block of each operand, no larger than this problem needs (packing
     // writes every element the kernels read: no zero fill).
-    const index_t kc = std::min(kc_block, in);
-    ScratchBuffer<float> ap(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kc);
-    ScratchBuffer<float> bp(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kc);
+    const index_t kd = Tile::depth(std::min(kc_block, in));
+    ScratchBuffer<typename Tile::Elem> ap(std::min(mc_rows, (x.rows() + MR - 1) / MR * MR) * kd);
+    ScratchBuffer<typename Tile::Elem> bp(std::min(nc_outputs, (j1 - j0 + NR - 1) / NR * NR) * kd);
     gemm_columns<Tile>(x, b, in, y, accumulate, j0, j1, ap.data(), bp.data());
   }
 }
@@ -242,7 +333,8 @@ void gemm_with(ConstMatrixView<float> x, const B& b, index_t out, index_t in, Ma
 // Checks the shapes and runs the widest micro-kernel `isa` allows.
 template <class B>
 void gemm_dispatch(ConstMatrixView<float> x, const B& b, index_t out, index_t in,
-                   MatrixView<float> y, bool accumulate, Isa isa) {
+                   MatrixView<float> y, bool accumulate, Isa isa,
+                   Bf16Products products = Bf16Products::exact) {
   detail::check(
       x.cols() == in && y.rows() == x.rows() && y.cols() == out &&
           (x.rows() == 0 || ((x.stride(1) == 1 || in <= 1) && (y.stride(1) == 1 || out <= 1))),
@@ -259,24 +351,30 @@ void gemm_dispatch(ConstMatrixView<float> x, const B& b, index_t out, index_t in
     // (detected_isa() also asks Linux for the tile state, once: an AMX instruction before that
     // would be an illegal instruction.)
     if (isa >= Isa::amx && detected_isa() >= Isa::amx && !accumulate)
-      return amx::gemm_bf16(x, b.p, b.ld, out, in, y);
+      return products == Bf16Products::rounded ? amx::gemm_bf16<false>(x, b.p, b.ld, out, in, y)
+                                               : amx::gemm_bf16<true>(x, b.p, b.ld, out, in, y);
 #endif
 #if SAMBA_CPU_HAS_AVX2_KERNELS
+  if constexpr (std::is_same_v<B, WeightRows<bf16>>)
+    if (isa >= Isa::avx512bf16 && products == Bf16Products::rounded)
+      return gemm_with<Avx512Bf16Tile>(x, b, out, in, y, accumulate);
   if (isa >= Isa::avx512) return gemm_with<Avx512Tile>(x, b, out, in, y, accumulate);
   if (isa >= Isa::avx2) return gemm_with<Avx2Tile>(x, b, out, in, y, accumulate);
 #endif
-  (void)isa;
+  (void)isa, (void)products;
   gemm_with<PortableTile>(x, b, out, in, y, accumulate);
 }
 
 }  // namespace gemm_detail
 
 // y = x · Wᵀ for x [M, in] and W [out, in] stored as f32, bf16 or f16 with contiguous rows (a
-// linear layer), with the micro-kernel of `isa` (by default, this CPU's widest).
+// linear layer), with the micro-kernel of `isa` (by default, this CPU's widest); bf16 weights are
+// multiplied as `products` says (by default, the process's setting, cpu/isa.hpp).
 template <StorageType W>
 void gemm(ConstMatrixView<float> x, const W* w, index_t out, index_t in, MatrixView<float> y,
-          Isa isa = active_isa()) {
-  gemm_detail::gemm_dispatch(x, gemm_detail::WeightRows<W>{w, in}, out, in, y, false, isa);
+          Isa isa = active_isa(), Bf16Products products = bf16_products()) {
+  gemm_detail::gemm_dispatch(x, gemm_detail::WeightRows<W>{w, in}, out, in, y, false, isa,
+                             products);
 }
 
 // c = a · bᵀ (c += … with accumulate) for f32 views with contiguous rows: attention's scores.
