@@ -8,8 +8,9 @@ using namespace samba;
 
 // The vector helpers of the CPU kernels against double-precision loops, at lengths that run their
 // 8- and 16-wide loops and their tails, in every ISA this CPU runs.
-TEST_CASE("simd: dot, exp_shifted, axpy, silu_mul, gelu_mul and soft_cap match double loops",
-          "[cpu][simd]") {
+TEST_CASE(
+    "simd: dot, exp_shifted, axpy, silu_mul, silu_into, gelu_mul and soft_cap match double loops",
+    "[cpu][simd]") {
   const auto isa = GENERATE(from_range(test::cpu_isas()));
   const index_t n = GENERATE(0, 1, 7, 8, 15, 16, 17, 40, 133);
   auto a = test::random_activations(1, std::max<index_t>(n, 1), 3, 2.0f);
@@ -47,6 +48,16 @@ TEST_CASE("simd: dot, exp_shifted, axpy, silu_mul, gelu_mul and soft_cap match d
   for (index_t i = 0; i < n; ++i) {
     const double ai = a[i], silu = ai / (1.0 + std::exp(-ai));
     CHECK(std::abs(g[i] - silu * b[i]) <= 1e-6 * (std::abs(silu * b[i]) + 1e-30));
+  }
+
+  // silu_into another buffer and in place.
+  std::vector<float> si(static_cast<std::size_t>(n)), sx(a.begin(), a.begin() + n);
+  cpu_detail::silu_into(a.data(), si.data(), n, isa);
+  cpu_detail::silu_into(sx.data(), sx.data(), n, isa);
+  for (index_t i = 0; i < n; ++i) {
+    const double ai = a[i], silu = ai / (1.0 + std::exp(-ai));
+    CHECK(std::abs(si[i] - silu) <= 1e-6 * (std::abs(silu) + 1e-30));
+    CHECK(sx[i] == si[i]);
   }
 
   // gelu_mul into a third buffer and in place over its second operand (RG-LRU's gate).

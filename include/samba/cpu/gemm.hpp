@@ -62,7 +62,9 @@ void pack_x(ConstMatrixView<float> x, index_t i0, index_t mc, index_t k0, index_
 
 // The second operand B [in, out] of y = x · B, as stored:
 // - WeightRows: a weight matrix W [out, in] (B = Wᵀ; a linear layer's), rows ld apart, any dtype;
-// - InputRows: a row-major f32 matrix [in, out], rows ld apart (attention's V).
+// - InputRows: a row-major f32 matrix [in, out], rows ld apart (attention's V);
+// - HeadBlocks: f32 heads' blocks side by side, B [in, heads · width] whose head h is the row-major
+//   [in, width] matrix at p + h · in · width (the states of a gated linear recurrence).
 template <StorageType W>
 struct WeightRows {
   const W* p;
@@ -71,6 +73,10 @@ struct WeightRows {
 struct InputRows {
   const float* p;
   index_t ld;
+};
+struct HeadBlocks {
+  const float* p;
+  index_t in, width;
 };
 
 // Packs outputs [j0, j0 + nc) of B, inputs [k0, k0 + kc), widened to f32, as micro-panels of NR
@@ -88,6 +94,24 @@ void pack_b(const WeightRows<W>& b, index_t j0, index_t nc, index_t k0, index_t 
     } else {
       for (index_t k = 0; k < kc; ++k)
         for (index_t c = 0; c < NR; ++c) dst[k * NR + c] = c < cols ? to_float(src[c][k]) : 0.0f;
+    }
+  }
+}
+template <index_t NR>
+void pack_b(const HeadBlocks& b, index_t j0, index_t nc, index_t k0, index_t kc, float* bp) {
+  for (index_t q = 0; q * NR < nc; ++q) {
+    const index_t cols = std::min(NR, nc - q * NR);
+    float* dst = bp + q * kc * NR;
+    for (index_t k = 0; k < kc; ++k) {
+      // The panel's columns in runs that stay within one head.
+      for (index_t c = 0; c < cols;) {
+        const index_t j = j0 + q * NR + c, head = j / b.width, e = j % b.width;
+        const index_t run = std::min(cols - c, b.width - e);
+        std::memcpy(dst + k * NR + c, b.p + (head * b.in + k0 + k) * b.width + e,
+                    static_cast<std::size_t>(run) * sizeof(float));
+        c += run;
+      }
+      std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.0f);
     }
   }
 }
@@ -392,6 +416,15 @@ inline void gemm_nn(ConstMatrixView<float> a, ConstMatrixView<float> b, MatrixVi
   detail::check(b.cols() <= 1 || b.stride(1) == 1, "gemm_nn: rows of b must be contiguous");
   gemm_detail::gemm_dispatch(a, gemm_detail::InputRows{b.data(), b.stride(0)}, b.cols(), b.rows(),
                              c, accumulate, isa);
+}
+
+// c = a · B (c += … with accumulate) for B [a.cols(), heads · width] stored as heads' row-major
+// [a.cols(), width] blocks one after another from b (gemm_detail::HeadBlocks): a gated linear
+// recurrence's states, multiplied for all heads of a group at once.
+inline void gemm_head_blocks(ConstMatrixView<float> a, const float* b, index_t heads, index_t width,
+                             MatrixView<float> c, bool accumulate = false, Isa isa = active_isa()) {
+  gemm_detail::gemm_dispatch(a, gemm_detail::HeadBlocks{b, a.cols(), width}, heads * width,
+                             a.cols(), c, accumulate, isa);
 }
 
 }  // namespace samba::cpu_detail

@@ -13,9 +13,14 @@
 //     query block (both factors ≤ 1, so nothing overflows however steep the decay), and the
 //     blocks on the diagonal sum q_i[c] k_j[c] exp(b_i[c] − b_j[c]) directly;
 //   - the state: S = diag(exp(b_last)) · S + (K ⊙ exp(b_last − b))ᵀ · V.
-// Short calls (decode) step the recurrence directly. Heads are independent and split over the
-// threads. All arithmetic is f32 (exp: cpu/simd.hpp's fast_exp, ≤ 2 ulp); scratch comes from the
-// thread's arena.
+// The heads of a group that share q and k and have one decay each (Mamba-2: one group of 48 heads
+// at the 421M width) run each chunk together: the products with the state are as wide as the
+// group (heads · value_dim outputs), one GEMM each instead of one per head,
+//   O = diag(exp(b_h)) · (Q · S_h) for every head h at once;  S_h = exp(b_h,last) · S_h + U_h with
+//   U = Kᵀ · [exp(b_h,last − b_h) ⊙ V_h]_h;
+// and Q·Kᵀ once; only (A ⊙ M_h) · V_h is per head. Short calls (decode) step the recurrence
+// directly. Otherwise heads are independent and split over the threads. All arithmetic is f32 (exp:
+// cpu/simd.hpp's fast_exp, ≤ 2 ulp); scratch comes from the thread's arena.
 #pragma once
 
 #include <algorithm>
@@ -68,10 +73,8 @@ inline void step_head(const HeadViews& h, index_t K, index_t V, bool per_key) {
   }
 }
 
-// One chunk of n rows (see the top of the file). qk: Q·Kᵀ of the chunk [n, n] when the caller has
-// it already (heads of a group with one decay per head share it), else null.
-inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, index_t sub_chunk,
-                       const float* qk = nullptr) {
+// One chunk of n rows of one head (see the top of the file).
+inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, index_t sub_chunk) {
   const index_t n = h.q.rows(), Kd = per_key ? K : 1;
   const Isa isa = active_isa();
   ScratchBuffer<float> b(n * Kd), qe(n * K), a(n * n), kt(K * n);
@@ -104,13 +107,10 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
   // Within the chunk: A ⊙ M into a.
   const MatrixView<float> A(a.data(), {n, n}, {n, 1});
   if (!per_key) {
-    if (!qk) {
-      gemm_nt(h.q, h.k, A, /*accumulate=*/false, isa);
-      qk = a.data();
-    }
+    gemm_nt(h.q, h.k, A, /*accumulate=*/false, isa);
     for (index_t i = 0; i < n; ++i)
       for (index_t j = 0; j < n; ++j)
-        A(i, j) = j <= i ? qk[i * n + j] * fast_exp(bi(i, 0) - bi(j, 0)) : 0.0f;
+        A(i, j) = j <= i ? A(i, j) * fast_exp(bi(i, 0) - bi(j, 0)) : 0.0f;
   } else {
     std::fill_n(a.data(), n * n, 0.0f);
     ScratchBuffer<float> qh(sub_chunk * K), kh(n * K);
@@ -153,6 +153,77 @@ inline void chunk_head(const HeadViews& h, index_t K, index_t V, bool per_key, i
           MatrixView<float>(h.S, {K, V}, {V, 1}), /*accumulate=*/true, isa);
 }
 
+// One chunk of n rows of the HG heads of a group with one decay per head (see the top of the
+// file): q, k [n, K] shared, v and o [n, HG · V], g [n, HG], S the HG heads' states [HG, K, V].
+inline void chunk_group(ConstMatrixView<float> q, ConstMatrixView<float> k,
+                        ConstMatrixView<float> v, ConstMatrixView<float> g, MatrixView<float> o,
+                        float* S, index_t HG, index_t K, index_t V, bool parallel) {
+  (void)parallel;
+  const index_t n = q.rows(), width = HG * V;
+  const Isa isa = active_isa();
+  // Per head h: b the cumulative log decay, e = exp(b), w = exp(b_last − b).
+  ScratchBuffer<float> b(HG * n), e(HG * n), w(HG * n), qk(n * n), kt(K * n), vw(n * width),
+      u(K * width);
+  for (index_t h = 0; h < HG; ++h) {
+    float* bh = b.data() + h * n;
+    for (index_t i = 0; i < n; ++i) bh[i] = (i > 0 ? bh[i - 1] : 0.0f) + g(i, h);
+    for (index_t i = 0; i < n; ++i) {
+      e[h * n + i] = fast_exp(bh[i]);
+      w[h * n + i] = fast_exp(bh[n - 1] - bh[i]);
+    }
+  }
+
+  // Across chunks: O = diag(e_h) · (Q · S_h), all heads in one product.
+  gemm_head_blocks(q, S, HG, V, o, /*accumulate=*/false, isa);
+  SAMBA_PARALLEL_FOR_IF(parallel)
+  for (index_t i = 0; i < n; ++i) {
+    float* row = o.row(i);
+    for (index_t h = 0; h < HG; ++h) {
+      const float scale = e[h * n + i];
+      for (index_t c = 0; c < V; ++c) row[h * V + c] *= scale;
+    }
+  }
+
+  // Within the chunk: Q·Kᵀ once, then (A ⊙ M_h) · V_h per head.
+  gemm_nt(q, k, MatrixView<float>(qk.data(), {n, n}, {n, 1}), /*accumulate=*/false, isa);
+  SAMBA_PARALLEL_FOR_IF(parallel)
+  for (index_t h = 0; h < HG; ++h) {
+    ScratchBuffer<float> a(n * n);
+    const float* bh = b.data() + h * n;
+    for (index_t i = 0; i < n; ++i)
+      for (index_t j = 0; j < n; ++j)
+        a[i * n + j] = j <= i ? qk[i * n + j] * fast_exp(bh[i] - bh[j]) : 0.0f;
+    gemm_nn(ConstMatrixView<float>(a.data(), {n, n}, {n, 1}),
+            ConstMatrixView<float>(v.data() + h * V, {n, V}, {v.stride(0), 1}),
+            MatrixView<float>(o.data() + h * V, {n, V}, {o.stride(0), 1}), /*accumulate=*/true,
+            isa);
+  }
+
+  // The states: U = Kᵀ · [w_h ⊙ V_h]_h, then S_h = exp(b_h,last) · S_h + U_h.
+  for (index_t j = 0; j < n; ++j)
+    for (index_t c = 0; c < K; ++c) kt[c * n + j] = k(j, c);
+  SAMBA_PARALLEL_FOR_IF(parallel)
+  for (index_t j = 0; j < n; ++j) {
+    const float* vr = v.row(j);
+    float* dst = vw.data() + j * width;
+    for (index_t h = 0; h < HG; ++h) {
+      const float scale = w[h * n + j];
+      for (index_t c = 0; c < V; ++c) dst[h * V + c] = scale * vr[h * V + c];
+    }
+  }
+  gemm_nn(ConstMatrixView<float>(kt.data(), {K, n}, {n, 1}),
+          ConstMatrixView<float>(vw.data(), {n, width}, {width, 1}),
+          MatrixView<float>(u.data(), {K, width}, {width, 1}), /*accumulate=*/false, isa);
+  SAMBA_PARALLEL_FOR_IF(parallel)
+  for (index_t h = 0; h < HG; ++h) {
+    const float decay = e[h * n + n - 1];
+    float* sh = S + h * K * V;
+    for (index_t c = 0; c < K; ++c)
+      for (index_t x = 0; x < V; ++x)
+        sh[c * V + x] = decay * sh[c * V + x] + u[c * width + h * V + x];
+  }
+}
+
 }  // namespace recurrence_detail
 
 // Up to this many steps a call is stepped directly (decode); longer calls go in chunks.
@@ -185,20 +256,18 @@ inline void gated_linear_recurrence(const GatedRecurrenceShape& s, ConstMatrixVi
   const auto rows_of = [&](auto view, index_t t0, index_t n, index_t col, index_t cols) {
     return decltype(view)(view.data() + t0 * view.stride(0) + col, {n, cols}, {view.stride(0), 1});
   };
-  // With one decay per head, the heads of a group share q and k, so each chunk's Q·Kᵀ is computed
-  // once per group (Mamba-2: one group of 48 heads at the 421M width).
-  const index_t n_chunks = (T + chunk - 1) / chunk;
-  const bool share_qk = !s.per_key_decay && H / G > 1 && T > recurrence_step_max;
-  ScratchBuffer<float> qk_all(share_qk ? G * n_chunks * chunk * chunk : 0);
-  if (share_qk) {
-    const Isa isa = active_isa();
-    SAMBA_PARALLEL_FOR_IF(parallel)
-    for (index_t job = 0; job < G * n_chunks; ++job) {
-      const index_t grp = job / n_chunks, t0 = job % n_chunks * chunk, n = std::min(chunk, T - t0);
-      gemm_nt(rows_of(q, t0, n, grp * K, K), rows_of(k, t0, n, grp * K, K),
-              MatrixView<float>(qk_all.data() + job * chunk * chunk, {n, n}, {n, 1}),
-              /*accumulate=*/false, isa);
-    }
+  // Heads of a group with one decay each: chunk by chunk, the group's heads together.
+  const index_t HG = H / G;
+  if (!s.per_key_decay && HG > 1 && T > recurrence_step_max) {
+    for (index_t grp = 0; grp < G; ++grp)
+      for (index_t t0 = 0; t0 < T; t0 += chunk) {
+        const index_t n = std::min(chunk, T - t0);
+        recurrence_detail::chunk_group(
+            rows_of(q, t0, n, grp * K, K), rows_of(k, t0, n, grp * K, K),
+            rows_of(v, t0, n, grp * HG * V, HG * V), rows_of(g, t0, n, grp * HG, HG),
+            rows_of(o, t0, n, grp * HG * V, HG * V), state + grp * HG * K * V, HG, K, V, parallel);
+      }
+    return;
   }
   SAMBA_PARALLEL_FOR_IF(parallel)
   for (index_t h = 0; h < H; ++h) {
@@ -211,9 +280,7 @@ inline void gated_linear_recurrence(const GatedRecurrenceShape& s, ConstMatrixVi
       if (T <= recurrence_step_max)
         recurrence_detail::step_head(hv, K, V, s.per_key_decay);
       else
-        recurrence_detail::chunk_head(
-            hv, K, V, s.per_key_decay, sub_chunk,
-            share_qk ? qk_all.data() + (grp * n_chunks + t0 / chunk) * chunk * chunk : nullptr);
+        recurrence_detail::chunk_head(hv, K, V, s.per_key_decay, sub_chunk);
     }
   }
 }

@@ -15,6 +15,7 @@
 #include "samba/cpu/linear_recurrence.hpp"
 #include "samba/cpu/math.hpp"
 #include "samba/cpu/parallel.hpp"
+#include "samba/cpu/simd.hpp"
 #include "samba/layers/mamba2.hpp"
 
 namespace samba {
@@ -91,16 +92,15 @@ struct Mamba2Kernel<cpu, W> {
     const float* w = layer.weights().norm_weight.data();
     SAMBA_PARALLEL_FOR_IF(y.rows() * di >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < y.rows(); ++t) {
-      const float* zr = z.row(t);
+      ScratchBuffer<float> gated(di);  // silu(z) ⊙ y
+      std::copy_n(z.row(t), di, gated.data());
       float* yr = y.row(t);
+      cpu_detail::silu_mul(gated.data(), yr, di);
       for (index_t g0 = 0; g0 < di; g0 += ng) {
         float ss = 0.0f;
-        for (index_t i = g0; i < g0 + ng; ++i) {
-          yr[i] *= cpu_detail::silu(zr[i]);
-          ss += yr[i] * yr[i];
-        }
+        for (index_t i = g0; i < g0 + ng; ++i) ss += gated[i] * gated[i];
         const float scale = 1.0f / std::sqrt(ss / static_cast<float>(ng) + c.norm_eps);
-        for (index_t i = g0; i < g0 + ng; ++i) yr[i] *= scale * w[i];
+        for (index_t i = g0; i < g0 + ng; ++i) yr[i] = gated[i] * scale * w[i];
       }
     }
   }

@@ -92,6 +92,10 @@ inline void silu_mul(float* gate, const float* up, index_t n) {
   for (index_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + fast_exp(-gate[i])) * up[i];
 }
 
+inline void silu_into(const float* x, float* out, index_t n) {
+  for (index_t i = 0; i < n; ++i) out[i] = x[i] / (1.0f + fast_exp(-x[i]));
+}
+
 inline void gelu_mul(const float* a, const float* b, float* out, index_t n) {
   for (index_t i = 0; i < n; ++i) {
     const float x = a[i];
@@ -205,6 +209,17 @@ inline void silu_mul(float* gate, const float* up, index_t n) {
   for (; i < n; ++i) gate[i] = gate[i] / (1.0f + cpu_detail::fast_exp(-gate[i])) * up[i];
 }
 
+inline void silu_into(const float* x, float* out, index_t n) {
+  index_t i = 0;
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    _mm256_storeu_ps(out + i,
+                     _mm256_div_ps(v, _mm256_add_ps(one, fast_exp(_mm256_sub_ps(zero, v)))));
+  }
+  for (; i < n; ++i) out[i] = x[i] / (1.0f + cpu_detail::fast_exp(-x[i]));
+}
+
 inline void gelu_mul(const float* a, const float* b, float* out, index_t n) {
   index_t i = 0;
   const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
@@ -302,6 +317,11 @@ inline float exp_shifted(float* x, index_t n, float shift, Isa isa = active_isa(
 // gate[i] = silu(gate[i]) · up[i] = gate[i] / (1 + exp(−gate[i])) · up[i] for i < n.
 inline void silu_mul(float* gate, const float* up, index_t n, Isa isa = active_isa()) {
   SAMBA_DETAIL_DISPATCH(isa, silu_mul(gate, up, n));
+}
+
+// out[i] = silu(x[i]) = x[i] / (1 + exp(−x[i])) for i < n; out may be x.
+inline void silu_into(const float* x, float* out, index_t n, Isa isa = active_isa()) {
+  SAMBA_DETAIL_DISPATCH(isa, silu_into(x, out, n));
 }
 
 // out[i] = gelu_tanh(a[i]) · b[i] for i < n (GeGLU's gate, RG-LRU's y branch); out may be a or b.
