@@ -783,8 +783,8 @@ inline int run_benchmarks(int argc, char** argv, const std::function<void()>& re
   benchmark::AddCustomContext("malloc", pin_malloc());
   benchmark::AddCustomContext("samba_cpu_isa",
                               std::string(cpu_detail::isa_name(cpu_detail::active_isa())));
-  benchmark::AddCustomContext(
-      "samba_bf16_products", bf16_products() == Bf16Products::rounded ? "rounded" : "exact");
+  benchmark::AddCustomContext("samba_bf16_products",
+                              bf16_products() == Bf16Products::rounded ? "rounded" : "exact");
 #ifdef SAMBA_NATIVE_BUILD
   benchmark::AddCustomContext("samba_bench_march_native", SAMBA_NATIVE_BUILD ? "yes" : "no");
 #endif
