@@ -3,6 +3,7 @@
 #pragma once
 
 #include <samba/layers/attention.hpp>
+#include <samba/layers/differential_attention.hpp>
 #include <samba/layers/gla.hpp>
 #include <samba/layers/mamba.hpp>
 #include <samba/layers/mamba2.hpp>
@@ -22,6 +23,19 @@ inline AttentionConfig attn_config(index_t d_model, index_t n_heads, index_t n_k
   c.window = window;
   c.rotary_dims = rotary_dims;
   c.rope_base = base;
+  return c;
+}
+
+// Differential attention (Phi-4-mini-flash's); layer_index sets λ_init.
+inline DiffAttentionConfig diff_config(index_t d_model, index_t n_heads, index_t n_kv_heads,
+                                       index_t head_dim, index_t window, index_t layer_index = 3) {
+  DiffAttentionConfig c;
+  c.d_model = d_model;
+  c.n_heads = n_heads;
+  c.n_kv_heads = n_kv_heads;
+  c.head_dim = head_dim;
+  c.window = window;
+  c.layer_index = layer_index;
   return c;
 }
 

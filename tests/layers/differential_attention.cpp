@@ -4,17 +4,7 @@ using namespace samba;
 
 namespace {
 
-DiffAttentionConfig diff_config(index_t d, index_t nh, index_t nkv, index_t hd, index_t window,
-                                index_t layer_index = 3) {
-  DiffAttentionConfig c;
-  c.d_model = d;
-  c.n_heads = nh;
-  c.n_kv_heads = nkv;
-  c.head_dim = hd;
-  c.window = window;
-  c.layer_index = layer_index;
-  return c;
-}
+using test::diff_config;
 
 // The shared layer's keys and values of the whole sequence, as the reference computes them.
 template <class L>

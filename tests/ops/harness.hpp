@@ -254,14 +254,7 @@ struct GriffinStackRow {
 // head sizes; a window past the sequence (then it is causal attention).
 inline DiffAttentionConfig differential(index_t d, index_t heads, index_t kv_heads,
                                         index_t head_dim, index_t window, index_t layer) {
-  DiffAttentionConfig c;
-  c.d_model = d;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.head_dim = head_dim;
-  c.window = window;
-  c.layer_index = layer;
-  return c;
+  return test::diff_config(d, heads, kv_heads, head_dim, window, layer);
 }
 
 struct DifferentialSWARow {

@@ -5,14 +5,7 @@ using namespace samba;
 namespace {
 
 DiffAttentionConfig small_diff(index_t d, index_t window, index_t layer_index) {
-  DiffAttentionConfig c;
-  c.d_model = d;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 3;
-  c.window = window;
-  c.layer_index = layer_index;
-  return c;
+  return test::diff_config(d, 4, 2, 3, window, layer_index);
 }
 
 CrossDecoder<>::Config small_cross(index_t d, index_t pairs, index_t first_layer) {

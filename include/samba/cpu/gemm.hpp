@@ -41,6 +41,17 @@ inline constexpr index_t kc_block = 512;     // inputs per block (measured: 256 
 inline constexpr index_t mc_rows = 84;       // rows of x per block (a multiple of every MR): L2
 inline constexpr index_t nc_outputs = 2048;  // outputs per packed weight block (multiple of NR): L3
 
+// dst[0 : n) = src[0 : n) for n ≤ N: a copy of N floats has a size the compiler knows, so it is a
+// few vector moves, where a copy of n floats would be a call to the C library's memcpy (which
+// cost more than the micro-kernel on the small products of attention and the recurrences).
+template <index_t N>
+inline void copy_floats(float* dst, const float* src, index_t n) {
+  if (n == N)
+    std::memcpy(dst, src, N * sizeof(float));
+  else
+    std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+}
+
 // Packs rows [i0, i0 + mc) of x, inputs [k0, k0 + kc), as micro-panels of MR rows: panel p holds
 // ap[p · kc · MR + k · MR + r] = x[i0 + p · MR + r, k0 + k], rows past the end of x zero.
 template <index_t MR>
@@ -107,11 +118,10 @@ void pack_b(const HeadBlocks& b, index_t j0, index_t nc, index_t k0, index_t kc,
       for (index_t c = 0; c < cols;) {
         const index_t j = j0 + q * NR + c, head = j / b.width, e = j % b.width;
         const index_t run = std::min(cols - c, b.width - e);
-        std::memcpy(dst + k * NR + c, b.p + (head * b.in + k0 + k) * b.width + e,
-                    static_cast<std::size_t>(run) * sizeof(float));
+        copy_floats<NR>(dst + k * NR + c, b.p + (head * b.in + k0 + k) * b.width + e, run);
         c += run;
       }
-      std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.0f);
+      if (cols < NR) std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.0f);
     }
   }
 }
@@ -121,8 +131,8 @@ void pack_b(const InputRows& b, index_t j0, index_t nc, index_t k0, index_t kc, 
     const index_t cols = std::min(NR, nc - q * NR);
     float* dst = bp + q * kc * NR;
     for (index_t k = 0; k < kc; ++k) {
-      std::memcpy(dst + k * NR, b.p + (k0 + k) * b.ld + j0 + q * NR, cols * sizeof(float));
-      std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.0f);
+      copy_floats<NR>(dst + k * NR, b.p + (k0 + k) * b.ld + j0 + q * NR, cols);
+      if (cols < NR) std::fill(dst + k * NR + cols, dst + (k + 1) * NR, 0.0f);
     }
   }
 }
@@ -319,11 +329,9 @@ void gemm_columns(ConstMatrixView<float> x, const B& b, index_t in, MatrixView<f
             float* yt = y.row(ic + ir) + jc + jr;
             // The tile of y in, through the kernel, and out: only its valid part is y's.
             if (add)
-              for (index_t r = 0; r < mr; ++r)
-                std::memcpy(tile + r * NR, yt + r * ldy, nr * sizeof(float));
+              for (index_t r = 0; r < mr; ++r) copy_floats<NR>(tile + r * NR, yt + r * ldy, nr);
             Tile::run(kd, ap + ir * kd, bp + jr * kd, tile, add);
-            for (index_t r = 0; r < mr; ++r)
-              std::memcpy(yt + r * ldy, tile + r * NR, nr * sizeof(float));
+            for (index_t r = 0; r < mr; ++r) copy_floats<NR>(yt + r * ldy, tile + r * NR, nr);
           }
         }
       }

@@ -188,11 +188,26 @@ inline void chunk_group(ConstMatrixView<float> q, ConstMatrixView<float> k,
   gemm_nt(q, k, MatrixView<float>(qk.data(), {n, n}, {n, 1}), /*accumulate=*/false, isa);
   SAMBA_PARALLEL_FOR_IF(parallel)
   for (index_t h = 0; h < HG; ++h) {
-    ScratchBuffer<float> a(n * n);
+    ScratchBuffer<float> a(n * n), inv(n);
     const float* bh = b.data() + h * n;
-    for (index_t i = 0; i < n; ++i)
-      for (index_t j = 0; j < n; ++j)
-        a[i * n + j] = j <= i ? qk[i * n + j] * fast_exp(bh[i] - bh[j]) : 0.0f;
+    const float* eh = e.data() + h * n;
+    // exp(b_i − b_j) = e_i / e_j while every e_j is a normal float (|b_j| ≤ 80): no exp per
+    // element. Steeper decays take the exp of each difference, which cannot underflow to 0 / 0.
+    const auto [lo, hi] = std::minmax_element(bh, bh + n);
+    if (*lo >= -80.0f && *hi <= 80.0f) {
+      for (index_t j = 0; j < n; ++j) inv[j] = 1.0f / eh[j];
+      for (index_t i = 0; i < n; ++i) {
+        const float ei = eh[i];
+        float* ar = a.data() + i * n;
+        const float* qr = qk.data() + i * n;
+        for (index_t j = 0; j <= i; ++j) ar[j] = qr[j] * ei * inv[j];
+        std::fill(ar + i + 1, ar + n, 0.0f);
+      }
+    } else {
+      for (index_t i = 0; i < n; ++i)
+        for (index_t j = 0; j < n; ++j)
+          a[i * n + j] = j <= i ? qk[i * n + j] * fast_exp(bh[i] - bh[j]) : 0.0f;
+    }
     gemm_nn(ConstMatrixView<float>(a.data(), {n, n}, {n, 1}),
             ConstMatrixView<float>(v.data() + h * V, {n, V}, {v.stride(0), 1}),
             MatrixView<float>(o.data() + h * V, {n, V}, {o.stride(0), 1}), /*accumulate=*/true,
