@@ -230,6 +230,7 @@ struct MambaKernel<cpu, W> {
                       in.bc.stride(1) == 1,
                   "MambaKernel<cpu>::selective_scan: u', dt and y must be contiguous [T, d_inner]");
     const float* dt_bias = layer.weights().dt_bias.data();
+    SAMBA_PARALLEL_FOR_IF(T * di >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < T; ++t) {
       float* delta = in.dt.row(t);
       for (index_t ch = 0; ch < di; ++ch) delta[ch] = cpu_detail::softplus(delta[ch] + dt_bias[ch]);

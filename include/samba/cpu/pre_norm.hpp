@@ -2,6 +2,7 @@
 #pragma once
 
 #include "samba/core/backend.hpp"
+#include "samba/cpu/parallel.hpp"
 #include "samba/stack/pre_norm.hpp"
 
 namespace samba {
@@ -11,6 +12,7 @@ struct PreNormKernel<cpu> {
   static void check(ConstMatrixView<float>, MatrixView<float>) {}
 
   static void add_residual(ConstMatrixView<float> x, MatrixView<float> y) {
+    SAMBA_PARALLEL_FOR_IF(x.rows() * x.cols() >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < x.rows(); ++t) {
       const float* xr = x.row(t);
       float* yr = y.row(t);

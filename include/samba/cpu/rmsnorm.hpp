@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "samba/core/backend.hpp"
+#include "samba/cpu/parallel.hpp"
 #include "samba/layers/rmsnorm.hpp"
 
 namespace samba {
@@ -14,6 +15,7 @@ struct RMSNormKernel<cpu> {
     const index_t d = layer.d_model();
     const float* w = layer.weights().weight.data();
     const float eps = layer.config().eps;
+    SAMBA_PARALLEL_FOR_IF(x.rows() * d >= cpu_detail::parallel_min_work)
     for (index_t t = 0; t < x.rows(); ++t) {
       const float* xr = x.row(t);
       float* yr = y.row(t);

@@ -5,6 +5,7 @@
 #include "samba/core/backend.hpp"
 #include "samba/cpu/linear.hpp"
 #include "samba/cpu/math.hpp"
+#include "samba/cpu/parallel.hpp"
 #include "samba/cpu/simd.hpp"
 #include "samba/layers/swiglu.hpp"
 
@@ -22,10 +23,12 @@ struct SwiGLUKernel<cpu, W> {
     const auto& w = layer.weights();
     cpu_detail::linear(x, w.gate, w.gate_bias, h);
     cpu_detail::linear(x, w.up, w.up_bias, up.view<2>({T, d_ff}));
-    if (layer.config().activation == GateActivation::silu) {
-      for (index_t t = 0; t < T; ++t) cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
-    } else {  // GeGLU
-      for (index_t t = 0; t < T; ++t)
+    const bool silu = layer.config().activation == GateActivation::silu;  // else GeGLU
+    SAMBA_PARALLEL_FOR_IF(T * d_ff >= cpu_detail::parallel_min_work)
+    for (index_t t = 0; t < T; ++t) {
+      if (silu)
+        cpu_detail::silu_mul(h.row(t), up.data() + t * d_ff, d_ff);
+      else
         cpu_detail::gelu_mul(h.row(t), up.data() + t * d_ff, h.row(t), d_ff);
     }
   }
