@@ -1,33 +1,63 @@
+#include <limits>
+#include <tuple>
+#include <vector>
+
 #include <samba/cpu/gemm.hpp>
 
 #include "support.hpp"
 
 using namespace samba;
 
-// The blocked GEMM with each micro-kernel this CPU runs, against the double-precision reference:
-// shapes that leave partial tiles in both directions and cross the input block (kc), the row block
-// (mc) and the output block (nc), with every weight dtype, and strided rows of x and y.
+namespace {
+
+// Shapes that leave partial tiles in both directions and cross the input block (kc), the row block
+// (mc) and the output block (nc): (M, out, in).
+std::vector<std::tuple<index_t, index_t, index_t>> ragged_shapes() {
+  return {{1, 1, 1}, {17, 5, 3}, {40, 33, 70}, {97, 61, 513}, {13, 2051, 9}, {200, 47, 1100}};
+}
+
+// x [M, in] in rows of in + 3 random floats; y [M, out] in rows of out + 2, NaN outside the view
+// to show stray writes.
+struct StridedOperands {
+  index_t M, out, in;
+  HostBuffer<float> xs, ys;
+
+  StridedOperands(index_t M_, index_t out_, index_t in_, std::uint64_t seed)
+      : M(M_),
+        out(out_),
+        in(in_),
+        xs(test::random_activations(M, in + 3, seed)),
+        ys(M * (out + 2)) {
+    std::fill(ys.begin(), ys.end(), std::numeric_limits<float>::quiet_NaN());
+  }
+  ConstMatrixView<float> x() const { return {xs.data(), {M, in}, {in + 3, 1}}; }
+  MatrixView<float> y() { return {ys.data(), {M, out}, {out + 2, 1}}; }
+
+  void check_no_stray_writes() const {
+    for (index_t m = 0; m < M; ++m) {
+      CHECK(std::isnan(ys[m * (out + 2) + out]));
+      CHECK(std::isnan(ys[m * (out + 2) + out + 1]));
+    }
+  }
+};
+
+}  // namespace
+
+// The blocked GEMM with each micro-kernel this CPU runs, against the double-precision reference, on
+// the ragged shapes, with every weight dtype, and strided rows of x and y.
 TEMPLATE_TEST_CASE("gemm: every micro-kernel matches the reference on ragged shapes", "[cpu][gemm]",
                    float, bf16, f16) {
   const auto isa = GENERATE(from_range(test::cpu_isas()));
-  const auto [M, out, in] = GENERATE(table<index_t, index_t, index_t>(
-      {{1, 1, 1}, {17, 5, 3}, {40, 33, 70}, {97, 61, 513}, {13, 2051, 9}, {200, 47, 1100}}));
+  const auto [M, out, in] = GENERATE(from_range(ragged_shapes()));
   INFO(cpu_detail::isa_name(isa) << ": M " << M << ", out " << out << ", in " << in);
   Random rng(static_cast<std::uint64_t>(M * 7 + out * 5 + in));
   const auto w = detail::random_matrix<TestType>(out, in, rng);
-  // x: rows of in + 3 floats; y: rows of out + 2, NaN outside the view to show stray writes.
-  auto xs = test::random_activations(M, in + 3, 11);
-  HostBuffer<float> ys(M * (out + 2));
-  std::fill(ys.begin(), ys.end(), std::numeric_limits<float>::quiet_NaN());
-  const ConstMatrixView<float> x(xs.data(), {M, in}, {in + 3, 1});
-  const MatrixView<float> y(ys.data(), {M, out}, {out + 2, 1});
-  cpu_detail::gemm(x, w.data(), out, in, y, isa);
-  const auto want = reference::linear(reference::Matrix::from(x), w);
-  CHECK(test::rel_error(ConstMatrixView<float>(y), want) <= test::linear_tolerance<TestType>(isa));
-  for (index_t m = 0; m < M; ++m) {
-    CHECK(std::isnan(ys[m * (out + 2) + out]));
-    CHECK(std::isnan(ys[m * (out + 2) + out + 1]));
-  }
+  StridedOperands ops(M, out, in, 11);
+  cpu_detail::gemm(ops.x(), w.data(), out, in, ops.y(), isa);
+  const auto want = reference::linear(reference::Matrix::from(ops.x()), w);
+  CHECK(test::rel_error(ConstMatrixView<float>(ops.y()), want) <=
+        test::linear_tolerance<TestType>(isa));
+  ops.check_no_stray_writes();
 }
 
 // Bf16Products::rounded: where the CPU has bf16 products (AVX512-BF16, AMX), bf16 weights multiply
@@ -35,34 +65,26 @@ TEMPLATE_TEST_CASE("gemm: every micro-kernel matches the reference on ragged sha
 // one; elsewhere the setting changes nothing.
 TEST_CASE("gemm: bf16 weights times x rounded to bf16 (Bf16Products::rounded)", "[cpu][gemm]") {
   const auto isa = GENERATE(from_range(test::cpu_isas()));
-  const auto [M, out, in] = GENERATE(table<index_t, index_t, index_t>(
-      {{1, 1, 1}, {17, 5, 3}, {40, 33, 70}, {97, 61, 513}, {13, 2051, 9}, {200, 47, 1100}}));
+  const auto [M, out, in] = GENERATE(from_range(ragged_shapes()));
   INFO(cpu_detail::isa_name(isa) << ": M " << M << ", out " << out << ", in " << in);
   Random rng(static_cast<std::uint64_t>(M * 3 + out * 7 + in));
   const auto w = detail::random_matrix<bf16>(out, in, rng);
-  auto xs = test::random_activations(M, in + 3, 12);
-  HostBuffer<float> ys(M * (out + 2));
-  std::fill(ys.begin(), ys.end(), std::numeric_limits<float>::quiet_NaN());
-  const ConstMatrixView<float> x(xs.data(), {M, in}, {in + 3, 1});
-  const MatrixView<float> y(ys.data(), {M, out}, {out + 2, 1});
-  cpu_detail::gemm(x, w.data(), out, in, y, isa, Bf16Products::rounded);
+  StridedOperands ops(M, out, in, 12);
+  cpu_detail::gemm(ops.x(), w.data(), out, in, ops.y(), isa, Bf16Products::rounded);
 
-  const auto exact = reference::linear(reference::Matrix::from(x), w);
-  auto x_rounded = reference::Matrix::from(x);
+  const auto exact = reference::linear(reference::Matrix::from(ops.x()), w);
+  auto x_rounded = reference::Matrix::from(ops.x());
   for (double& v : x_rounded.data) v = to_float(from_float<bf16>(static_cast<float>(v)));
   const auto rounded = reference::linear(x_rounded, w);
-  const double err_rounded = test::rel_error(ConstMatrixView<float>(y), rounded);
-  const double err_exact = test::rel_error(ConstMatrixView<float>(y), exact);
+  const double err_rounded = test::rel_error(ConstMatrixView<float>(ops.y()), rounded);
+  const double err_exact = test::rel_error(ConstMatrixView<float>(ops.y()), exact);
   if (isa >= cpu_detail::Isa::avx512bf16) {
     CHECK(err_rounded <= 1e-6);
     CHECK(err_exact <= 5e-3);
   } else {
     CHECK(err_exact <= 1e-6);
   }
-  for (index_t m = 0; m < M; ++m) {
-    CHECK(std::isnan(ys[m * (out + 2) + out]));
-    CHECK(std::isnan(ys[m * (out + 2) + out + 1]));
-  }
+  ops.check_no_stray_writes();
 }
 
 TEST_CASE("gemm: no inputs give zeros", "[cpu][gemm]") {

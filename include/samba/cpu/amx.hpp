@@ -147,23 +147,8 @@ void kernel_32x32(const std::uint16_t* xh, const std::uint16_t* xl, index_t ldx,
     const std::uint16_t* bt0 = b0 + t * 512;
     const std::uint16_t* bt1 = b1 + t * 512;
     const std::uint16_t* h = xh + t * tile_k;
-    if constexpr (!Split) {
-      asm volatile(
-          "tileloadd (%[bt0],%[sb],1), %%tmm6\n\t"
-          "tileloadd (%[bt1],%[sb],1), %%tmm7\n\t"
-          "tileloadd (%[h0],%[sx],1), %%tmm4\n\t"
-          "tileloadd (%[h1],%[sx],1), %%tmm5\n\t"
-          "tdpbf16ps %%tmm6, %%tmm4, %%tmm0\n\t"
-          "tdpbf16ps %%tmm7, %%tmm4, %%tmm1\n\t"
-          "tdpbf16ps %%tmm6, %%tmm5, %%tmm2\n\t"
-          "tdpbf16ps %%tmm7, %%tmm5, %%tmm3"
-          :
-          : [bt0] "r"(bt0), [bt1] "r"(bt1), [sb] "r"(sb), [h0] "r"(h), [h1] "r"(h + half),
-            [sx] "r"(sx)
-          : "memory");
-      continue;
-    }
-    const std::uint16_t* l = xl + t * tile_k;
+    // The weights' tiles stay in tmm6 and tmm7 for the lo products below (nothing else here uses
+    // the tile registers).
     asm volatile(
         "tileloadd (%[bt0],%[sb],1), %%tmm6\n\t"
         "tileloadd (%[bt1],%[sb],1), %%tmm7\n\t"
@@ -172,17 +157,24 @@ void kernel_32x32(const std::uint16_t* xh, const std::uint16_t* xl, index_t ldx,
         "tdpbf16ps %%tmm6, %%tmm4, %%tmm0\n\t"
         "tdpbf16ps %%tmm7, %%tmm4, %%tmm1\n\t"
         "tdpbf16ps %%tmm6, %%tmm5, %%tmm2\n\t"
-        "tdpbf16ps %%tmm7, %%tmm5, %%tmm3\n\t"
-        "tileloadd (%[l0],%[sx],1), %%tmm4\n\t"
-        "tileloadd (%[l1],%[sx],1), %%tmm5\n\t"
-        "tdpbf16ps %%tmm6, %%tmm4, %%tmm0\n\t"
-        "tdpbf16ps %%tmm7, %%tmm4, %%tmm1\n\t"
-        "tdpbf16ps %%tmm6, %%tmm5, %%tmm2\n\t"
         "tdpbf16ps %%tmm7, %%tmm5, %%tmm3"
         :
-        : [bt0] "r"(bt0), [bt1] "r"(bt1), [sb] "r"(sb), [h0] "r"(h), [h1] "r"(h + half),
-          [l0] "r"(l), [l1] "r"(l + half), [sx] "r"(sx)
+        :
+        [bt0] "r"(bt0), [bt1] "r"(bt1), [sb] "r"(sb), [h0] "r"(h), [h1] "r"(h + half), [sx] "r"(sx)
         : "memory");
+    if constexpr (Split) {
+      const std::uint16_t* l = xl + t * tile_k;
+      asm volatile(
+          "tileloadd (%[l0],%[sx],1), %%tmm4\n\t"
+          "tileloadd (%[l1],%[sx],1), %%tmm5\n\t"
+          "tdpbf16ps %%tmm6, %%tmm4, %%tmm0\n\t"
+          "tdpbf16ps %%tmm7, %%tmm4, %%tmm1\n\t"
+          "tdpbf16ps %%tmm6, %%tmm5, %%tmm2\n\t"
+          "tdpbf16ps %%tmm7, %%tmm5, %%tmm3"
+          :
+          : [l0] "r"(l), [l1] "r"(l + half), [sx] "r"(sx)
+          : "memory");
+    }
   }
   asm volatile(
       "tilestored %%tmm0, (%[c00],%[sc],1)\n\t"
